@@ -1,0 +1,78 @@
+import { ConfigValidationError, describeVariables, parseConfig } from './config.schema.js';
+
+const defaults = { appName: 'api', port: 3000 };
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    parseConfig(env, defaults);
+  } catch (error) {
+    if (error instanceof ConfigValidationError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigValidationError');
+}
+
+describe('parseConfig', () => {
+  it('applies defaults for an empty environment: embedded database, in-memory redis', () => {
+    const config = parseConfig({}, defaults);
+    expect(config.port).toBe(3000);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.database.url).toBeUndefined();
+    expect(config.database.migrateOnBoot).toBe(true);
+    expect(config.database.embedded).toEqual({ dir: '.data/api/postgres', port: 0 });
+    expect(config.redis.url).toBeUndefined();
+    expect(config.log).toEqual({ level: 'info', format: 'pretty' });
+  });
+
+  it('reads typed values and switches defaults that depend on others', () => {
+    const config = parseConfig(
+      {
+        NODE_ENV: 'production',
+        PORT: ' 8080 ',
+        DATABASE_URL: 'postgres://u:p@db:5432/app',
+        DATABASE_POOL_MAX: '25',
+        REDIS_URL: 'redis://cache:6379/0',
+        SHUTDOWN_GRACE_MS: '2500',
+      },
+      defaults,
+    );
+    expect(config.port).toBe(8080);
+    expect(config.log.format).toBe('json');
+    expect(config.database.url).toBe('postgres://u:p@db:5432/app');
+    expect(config.database.poolMax).toBe(25);
+    expect(config.database.migrateOnBoot).toBe(false);
+    expect(config.redis.url).toBe('redis://cache:6379/0');
+    expect(config.shutdown.graceMs).toBe(2500);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(parseConfig({ PORT: '', REDIS_URL: '  ' }, defaults).redis.url).toBeUndefined();
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT: expected an integer from 0 to 65535, got "abc"'],
+    [{ PORT: '70000' }, 'PORT: expected an integer from 0 to 65535, got "70000"'],
+    [{ PORT: '3000.5' }, 'PORT: expected an integer from 0 to 65535, got "3000.5"'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    [{ DATABASE_MIGRATE_ON_BOOT: 'maybe' }, 'DATABASE_MIGRATE_ON_BOOT: expected true or false, got "maybe"'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL: expected a postgres:// or postgresql:// URL'],
+    [{ REDIS_URL: 'not a url' }, 'REDIS_URL: expected a redis:// or rediss:// URL'],
+  ])('rejects %j with one line naming the variable', (env, message) => {
+    expect(problemsOf(env)).toEqual([message]);
+  });
+
+  it('never echoes a database URL, which may hold a password', () => {
+    const [problem] = problemsOf({ DATABASE_URL: 'http://user:s3cret@host/db' });
+    expect(problem).not.toContain('s3cret');
+  });
+
+  it('reports every bad variable at once', () => {
+    expect(problemsOf({ PORT: '-1', DATABASE_POOL_MAX: '0', NODE_ENV: 'staging' })).toHaveLength(3);
+  });
+
+  it('documents every variable it reads, with a description', () => {
+    const docs = describeVariables(defaults);
+    expect(new Set(docs.map((d) => d.name)).size).toBe(docs.length);
+    for (const doc of docs) expect(doc.description.length).toBeGreaterThan(10);
+  });
+});

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { boolean, integer, nonEmpty, oneOf, url, type VariableDoc } from './variables.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Per-application defaults: the api and the log-ingester listen on different ports. */
+export interface AppDefaults {
+  readonly appName: string;
+  readonly port: number;
+}
+
+interface Variable {
+  readonly doc: VariableDoc;
+  readonly schema: z.ZodType<unknown>;
+}
+
+function variable(name: string, defaultValue: string | undefined, description: string, schema: z.ZodType<unknown>): Variable {
+  return { doc: { name, default: defaultValue, description }, schema };
+}
+
+function variables(defaults: AppDefaults): Variable[] {
+  return [
+    variable('NODE_ENV', 'development', 'development, production or test. Production switches logs to JSON.', oneOf('NODE_ENV', ['development', 'production', 'test'])),
+    variable('HOST', '0.0.0.0', 'Interface the HTTP server binds to.', nonEmpty('HOST', 'a host name or IP address')),
+    variable('PORT', `${defaults.port}`, 'HTTP port (api 3000, log-ingester 3001).', integer('PORT', 0, 65535)),
+    variable('LOG_LEVEL', 'info', `One of ${LOG_LEVELS.join(', ')}.`, oneOf('LOG_LEVEL', LOG_LEVELS)),
+    variable('LOG_FORMAT', undefined, 'json or pretty. Unset: pretty in development, JSON otherwise.', oneOf('LOG_FORMAT', ['json', 'pretty'])),
+    variable('DATABASE_URL', undefined, 'postgres:// URL. Unset: an embedded PostgreSQL is started (see EMBEDDED_PG_*).', url('DATABASE_URL', ['postgres', 'postgresql'])),
+    variable('DATABASE_POOL_MAX', '10', 'Maximum connections in the pool.', integer('DATABASE_POOL_MAX', 1, 1000)),
+    variable('DATABASE_IDLE_TIMEOUT_MS', '10000', 'Idle connections are closed after this long.', integer('DATABASE_IDLE_TIMEOUT_MS', 0, 3_600_000)),
+    variable('DATABASE_STATEMENT_TIMEOUT_MS', '15000', 'Server-side statement_timeout for every connection; 0 disables it.', integer('DATABASE_STATEMENT_TIMEOUT_MS', 0, 3_600_000)),
+    variable('DATABASE_CONNECT_TIMEOUT_MS', '5000', 'Time allowed to open one connection.', integer('DATABASE_CONNECT_TIMEOUT_MS', 100, 600_000)),
+    variable('DATABASE_MIGRATE_ON_BOOT', undefined, 'Run pending migrations at start. Unset: true with the embedded database, false with DATABASE_URL (run `npm run db:migrate` or the migration job instead).', boolean('DATABASE_MIGRATE_ON_BOOT')),
+    variable('EMBEDDED_PG_DIR', `.data/${defaults.appName}/postgres`, 'Data directory of the embedded PostgreSQL, relative to the working directory.', nonEmpty('EMBEDDED_PG_DIR', 'a directory path')),
+    variable('EMBEDDED_PG_PORT', '0', 'Port of the embedded PostgreSQL on 127.0.0.1; 0 picks a free one.', integer('EMBEDDED_PG_PORT', 0, 65535)),
+    variable('REDIS_URL', undefined, 'redis:// or rediss:// URL. Unset: in-memory providers (single process only).', url('REDIS_URL', ['redis', 'rediss'])),
+    variable('HEALTH_CHECK_TIMEOUT_MS', '1000', 'Upper bound of each readiness check (PostgreSQL, Redis).', integer('HEALTH_CHECK_TIMEOUT_MS', 50, 60_000)),
+    variable('HTTP_BODY_LIMIT_BYTES', '1048576', 'Largest accepted request body; larger ones get 413.', integer('HTTP_BODY_LIMIT_BYTES', 1024, 104_857_600)),
+    variable('SHUTDOWN_GRACE_MS', '10000', 'On SIGTERM, in-flight work gets this long to finish before the process gives up and exits 1.', integer('SHUTDOWN_GRACE_MS', 0, 600_000)),
+    variable('SHUTDOWN_DRAIN_DELAY_MS', '0', 'On SIGTERM, readiness reports 503 this long before the server stops accepting, so load balancers stop routing first.', integer('SHUTDOWN_DRAIN_DELAY_MS', 0, 600_000)),
+  ];
+}
+
+/** Documentation of every variable, for the README and `--help` style listings. */
+export function describeVariables(defaults: AppDefaults): VariableDoc[] {
+  return variables(defaults).map((v) => v.doc);
+}
+
+export interface PlatformConfig {
+  readonly appName: string;
+  readonly nodeEnv: 'development' | 'production' | 'test';
+  readonly host: string;
+  readonly port: number;
+  readonly log: { readonly level: LogLevel; readonly format: 'json' | 'pretty' };
+  readonly database: {
+    /** Undefined: use the embedded PostgreSQL. */
+    readonly url: string | undefined;
+    readonly poolMax: number;
+    readonly idleTimeoutMs: number;
+    readonly statementTimeoutMs: number;
+    readonly connectTimeoutMs: number;
+    readonly migrateOnBoot: boolean;
+    readonly embedded: { readonly dir: string; readonly port: number };
+  };
+  /** Undefined: in-memory providers. */
+  readonly redis: { readonly url: string | undefined };
+  readonly health: { readonly timeoutMs: number };
+  readonly http: { readonly bodyLimitBytes: number };
+  readonly shutdown: { readonly graceMs: number; readonly drainDelayMs: number };
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+/**
+ * Validates the environment and returns the typed configuration.
+ * Empty strings count as unset, as they do in most deployment tools.
+ * @throws ConfigValidationError naming every bad variable and what it expects.
+ */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>, defaults: AppDefaults): PlatformConfig {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const { doc, schema } of variables(defaults)) {
+    const raw = env[doc.name];
+    const input = raw === undefined || raw.trim() === '' ? doc.default : raw;
+    if (input === undefined) continue;
+    const result = schema.safeParse(input);
+    if (result.success) values[doc.name] = result.data;
+    else problems.push(...new Set(result.error.issues.map((issue) => issue.message)));
+  }
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+
+  const v = values as Record<string, never>;
+  const databaseUrl = v['DATABASE_URL'] as string | undefined;
+  const nodeEnv = v['NODE_ENV'] as PlatformConfig['nodeEnv'];
+  return {
+    appName: defaults.appName,
+    nodeEnv,
+    host: v['HOST'],
+    port: v['PORT'],
+    log: {
+      level: v['LOG_LEVEL'],
+      format: (v['LOG_FORMAT'] as 'json' | 'pretty' | undefined) ?? (nodeEnv === 'development' ? 'pretty' : 'json'),
+    },
+    database: {
+      url: databaseUrl,
+      poolMax: v['DATABASE_POOL_MAX'],
+      idleTimeoutMs: v['DATABASE_IDLE_TIMEOUT_MS'],
+      statementTimeoutMs: v['DATABASE_STATEMENT_TIMEOUT_MS'],
+      connectTimeoutMs: v['DATABASE_CONNECT_TIMEOUT_MS'],
+      migrateOnBoot: (v['DATABASE_MIGRATE_ON_BOOT'] as boolean | undefined) ?? databaseUrl === undefined,
+      embedded: { dir: v['EMBEDDED_PG_DIR'], port: v['EMBEDDED_PG_PORT'] },
+    },
+    redis: { url: v['REDIS_URL'] },
+    health: { timeoutMs: v['HEALTH_CHECK_TIMEOUT_MS'] },
+    http: { bodyLimitBytes: v['HTTP_BODY_LIMIT_BYTES'] },
+    shutdown: { graceMs: v['SHUTDOWN_GRACE_MS'], drainDelayMs: v['SHUTDOWN_DRAIN_DELAY_MS'] },
+  };
+}
