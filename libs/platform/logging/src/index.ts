@@ -9,4 +9,5 @@
 export * from './request-context.js';
 export * from './logger.js';
 export * from './nest-logger.js';
+export * from './logging.module.js';
 export type { Logger } from 'pino';

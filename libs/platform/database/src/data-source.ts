@@ -1,0 +1,45 @@
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { PlatformConfig } from '@ussd/platform-config';
+import { MIGRATIONS } from './migrations/index.js';
+
+/** Where the database came from: the embedded server or DATABASE_URL. */
+export interface DatabaseConnection {
+  readonly url: string;
+  readonly kind: 'embedded' | 'external';
+}
+
+type EntityClass = abstract new (...args: never[]) => unknown;
+
+/**
+ * One place that turns configuration into TypeORM options, so the apps, the CLI and
+ * the tests connect the same way: pooled, with timeouts, and never `synchronize`.
+ */
+export function dataSourceOptions(
+  url: string,
+  database: PlatformConfig['database'],
+  applicationName: string,
+  entities: readonly EntityClass[] = [],
+): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: [...entities],
+    migrations: MIGRATIONS,
+    migrationsTableName: 'typeorm_migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    migrationsRun: false,
+    logging: ['error', 'migration'],
+    extra: {
+      max: database.poolMax,
+      idleTimeoutMillis: database.idleTimeoutMs,
+      connectionTimeoutMillis: database.connectTimeoutMs,
+      statement_timeout: database.statementTimeoutMs === 0 ? undefined : database.statementTimeoutMs,
+      application_name: applicationName,
+    },
+  };
+}
+
+export function createDataSource(...args: Parameters<typeof dataSourceOptions>): DataSource {
+  return new DataSource(dataSourceOptions(...args));
+}

@@ -1,0 +1,98 @@
+import { parseConfig } from '@ussd/platform-config';
+import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
+import type { DataSource } from 'typeorm';
+import { createDataSource } from './data-source.js';
+import { migrationStatus, revertLastMigration, runMigrations } from './migrations.js';
+import { MIGRATIONS } from './migrations/index.js';
+
+const config = parseConfig({}, { appName: 'test', port: 0 });
+const logger = silentLogger();
+
+async function tables(dataSource: DataSource): Promise<string[]> {
+  const rows: { table_name: string }[] = await dataSource.query(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'typeorm_migrations' ORDER BY 1`,
+  );
+  return rows.map((r) => r.table_name);
+}
+
+describe('migrations on real PostgreSQL', () => {
+  let database: TestDatabase;
+  let dataSource: DataSource;
+
+  beforeAll(async () => {
+    database = await createTestDatabase({ migrate: false });
+    dataSource = await createDataSource(database.url, config.database, 'test').initialize();
+  });
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await database?.drop();
+  });
+
+  it('lists every migration in timestamp order', () => {
+    const names = MIGRATIONS.map((m) => m.name);
+    const stamps = names.map((n) => Number(/(\d{13})$/.exec(n)?.[1]));
+    expect(stamps.every(Number.isFinite)).toBe(true);
+    expect([...stamps].sort((a, b) => a - b)).toEqual(stamps);
+  });
+
+  it('applies all pending migrations once, then reports none pending', async () => {
+    expect((await migrationStatus(dataSource)).pending).toHaveLength(MIGRATIONS.length);
+    const applied = await runMigrations(dataSource, logger);
+    expect(applied).toEqual(MIGRATIONS.map((m) => m.name));
+    expect(await runMigrations(dataSource, logger)).toEqual([]);
+    expect(await migrationStatus(dataSource)).toEqual({ applied: applied, pending: [] });
+    expect(await tables(dataSource)).toEqual(['execution_logs', 'node_execution_logs', 'workflows']);
+  });
+
+  it('creates the seed schema, with the composite unique key on workflows and not the single-column one', async () => {
+    const constraints: { def: string }[] = await dataSource.query(
+      `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'workflows'::regclass AND contype = 'u'`,
+    );
+    expect(constraints.map((c) => c.def)).toEqual(['UNIQUE (workflow_id, version)']);
+    const indexes: { indexname: string }[] = await dataSource.query(
+      `SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE 'idx_%' ORDER BY 1`,
+    );
+    expect(indexes.map((i) => i.indexname)).toEqual([
+      'idx_execution_logs_execution_id',
+      'idx_execution_logs_session_id',
+      'idx_execution_logs_started_at',
+      'idx_execution_logs_status',
+      'idx_execution_logs_workflow_id',
+      'idx_node_execution_logs_execution_id',
+      'idx_node_execution_logs_node_id',
+      'idx_node_execution_logs_status',
+      'idx_workflows_created_by',
+      'idx_workflows_environment',
+      'idx_workflows_tags',
+      'idx_workflows_workflow_id',
+    ]);
+    const fk: { def: string }[] = await dataSource.query(
+      `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'node_execution_logs'::regclass AND contype = 'f'`,
+    );
+    expect(fk[0]?.def).toBe('FOREIGN KEY (execution_id) REFERENCES execution_logs(execution_id) ON DELETE CASCADE');
+  });
+
+  it('reverts migrations one at a time, newest first, down to an empty schema, and re-applies', async () => {
+    const reverted: (string | undefined)[] = [];
+    for (let i = 0; i < MIGRATIONS.length; i++) reverted.push(await revertLastMigration(dataSource, logger));
+    expect(reverted).toEqual(MIGRATIONS.map((m) => m.name).reverse());
+    expect(await tables(dataSource)).toEqual([]);
+    expect(await revertLastMigration(dataSource, logger)).toBeUndefined();
+    await runMigrations(dataSource, logger);
+    expect((await migrationStatus(dataSource)).pending).toEqual([]);
+  });
+
+  it('lets two processes migrate the same database at once: one applies, the other waits and finds nothing to do', async () => {
+    const fresh = await createTestDatabase({ migrate: false });
+    const a = await createDataSource(fresh.url, config.database, 'a').initialize();
+    const b = await createDataSource(fresh.url, config.database, 'b').initialize();
+    try {
+      const [ra, rb] = await Promise.all([runMigrations(a, logger), runMigrations(b, logger)]);
+      expect([...ra, ...rb]).toEqual(MIGRATIONS.map((m) => m.name));
+    } finally {
+      await a.destroy();
+      await b.destroy();
+      await fresh.drop();
+    }
+  });
+});

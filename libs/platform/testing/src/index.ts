@@ -1,0 +1,9 @@
+/**
+ * @ussd/platform-testing: helpers for integration tests against real servers.
+ *
+ * - `createTestDatabase()`: a fresh, migrated database per test file on TEST_DATABASE_URL's server.
+ * - `requireRedis()`: the test Redis URL, or an error that says how to get one.
+ * - `TcpProxy`: cut and restore a dependency without touching the shared server.
+ */
+export * from './services.js';
+export * from './tcp-proxy.js';
