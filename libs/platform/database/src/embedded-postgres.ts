@@ -137,6 +137,7 @@ async function loadBinaries(): Promise<Binaries> {
   } catch (error) {
     throw new Error(
       `No embedded PostgreSQL binaries for ${platform()}-${arch()} (${name}): set DATABASE_URL to use a PostgreSQL server. Cause: ${(error as Error).message}`,
+      { cause: error },
     );
   }
 }
@@ -153,9 +154,10 @@ function runAsOwner(): Owner {
     const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
     return { uid, gid };
-  } catch {
+  } catch (error) {
     throw new Error(
       'Running as root, and PostgreSQL refuses to run as root: create a `postgres` OS user (useradd -r postgres) or set DATABASE_URL.',
+      { cause: error },
     );
   }
 }
@@ -183,7 +185,7 @@ function runInitdb(initdb: string, dataDir: string, owner: Owner): void {
     });
   } catch (error) {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString('utf8') ?? '';
-    throw new Error(`initdb failed for ${dataDir}: ${stderr || (error as Error).message}`);
+    throw new Error(`initdb failed for ${dataDir}: ${stderr || (error as Error).message}`, { cause: error });
   }
 }
 

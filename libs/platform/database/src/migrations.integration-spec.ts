@@ -20,7 +20,7 @@ describe('migrations on real PostgreSQL', () => {
   let dataSource: DataSource;
 
   beforeAll(async () => {
-    database = await createTestDatabase({ migrate: false });
+    database = await createTestDatabase();
     dataSource = await createDataSource(database.url, config.database, 'test').initialize();
   });
   afterAll(async () => {
@@ -83,7 +83,7 @@ describe('migrations on real PostgreSQL', () => {
   });
 
   it('lets two processes migrate the same database at once: one applies, the other waits and finds nothing to do', async () => {
-    const fresh = await createTestDatabase({ migrate: false });
+    const fresh = await createTestDatabase();
     const a = await createDataSource(fresh.url, config.database, 'a').initialize();
     const b = await createDataSource(fresh.url, config.database, 'b').initialize();
     try {

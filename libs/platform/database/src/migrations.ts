@@ -1,5 +1,7 @@
 import { type DataSource, MigrationExecutor } from 'typeorm';
+import { parseConfig } from '@ussd/platform-config';
 import type { Logger } from '@ussd/platform-logging';
+import { createDataSource } from './data-source.js';
 
 /** Arbitrary, fixed key: every process migrating this database takes the same lock. */
 const MIGRATION_LOCK_KEY = 7_390_214_651;
@@ -51,5 +53,16 @@ async function withMigrationLock<T>(dataSource: DataSource, fn: () => Promise<T>
     }
   } finally {
     await runner.release();
+  }
+}
+
+/** Connects to `url` with default pool settings, applies pending migrations, disconnects. */
+export async function migrateDatabase(url: string, logger: Logger): Promise<string[]> {
+  const { database } = parseConfig({}, { appName: 'migrate', port: 0 });
+  const dataSource = await createDataSource(url, database, 'migrate').initialize();
+  try {
+    return await runMigrations(dataSource, logger);
+  } finally {
+    await dataSource.destroy();
   }
 }

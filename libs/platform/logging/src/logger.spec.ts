@@ -55,15 +55,17 @@ describe('PinoNestLogger', () => {
     const { stream, lines } = capture();
     const nest = new PinoNestLogger(createLogger({ name: 't', level: 'trace', format: 'json', destination: stream }));
     nest.log('started', 'Bootstrap');
+    nest.log('Mapped {/, GET} route', 'RouterExplorer');
     nest.error('boom', 'Error: boom\n    at x (y.js:1:1)', 'Handler');
     nest.warn({ event: 'slow', ms: 5 });
     nest.error(new Error('as error'));
     await tick();
     expect(lines[0]).toMatchObject({ level: 30, msg: 'started', context: 'Bootstrap' });
-    expect(lines[1]).toMatchObject({ level: 50, msg: 'boom', context: 'Handler' });
-    expect(lines[1]?.['stack']).toContain('at x');
-    expect(lines[2]).toMatchObject({ level: 40, event: 'slow', ms: 5 });
-    expect(lines[3]).toMatchObject({ level: 50, msg: 'as error' });
+    expect(lines[1]).toMatchObject({ level: 20, context: 'RouterExplorer' });
+    expect(lines[2]).toMatchObject({ level: 50, msg: 'boom', context: 'Handler' });
+    expect(lines[2]?.['stack']).toContain('at x');
+    expect(lines[3]).toMatchObject({ level: 40, event: 'slow', ms: 5 });
+    expect(lines[4]).toMatchObject({ level: 50, msg: 'as error' });
   });
 });
 

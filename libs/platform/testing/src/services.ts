@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
 import pg from 'pg';
-import { parseConfig } from '@ussd/platform-config';
 import { createLogger, type Logger } from '@ussd/platform-logging';
-import { createDataSource, runMigrations } from '@ussd/platform-database';
 
 /**
  * Integration tests talk to real servers. `npm test` (tools/scripts/test.mjs) makes sure
@@ -28,10 +26,10 @@ export interface TestDatabase {
 }
 
 /**
- * A fresh database on the test server, migrated unless told otherwise, so test files
- * and parallel workers never see each other's rows.
+ * A fresh, empty database on the test server, so test files and parallel workers never
+ * see each other's rows. Migrate it with `migrateDatabase(url)` from platform-database.
  */
-export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = testPostgresUrl();
   const name = `ussd_t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 3000 });
@@ -40,6 +38,7 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
   } catch (error) {
     throw new Error(
       `PostgreSQL is not reachable at ${serverUrl} (${(error as Error).message}). Run the tests with \`npm test\`, which starts an embedded PostgreSQL when none is running, or set TEST_DATABASE_URL.`,
+      { cause: error },
     );
   }
   try {
@@ -62,15 +61,6 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
       }
     },
   };
-  if (options.migrate !== false) {
-    const dataSource = createDataSource(database.url, parseConfig({}, { appName: 'test', port: 0 }).database, 'test');
-    await dataSource.initialize();
-    try {
-      await runMigrations(dataSource, silentLogger());
-    } finally {
-      await dataSource.destroy();
-    }
-  }
   return database;
 }
 

@@ -1,0 +1,13 @@
+import { Controller, Get } from '@nestjs/common';
+
+/** `GET /`: what this service is and where to look next. */
+@Controller()
+export class RootController {
+  @Get()
+  index() {
+    return {
+      service: 'ussd-flow api',
+      health: { live: '/health/live', ready: '/health/ready', startup: '/health/startup' },
+    };
+  }
+}

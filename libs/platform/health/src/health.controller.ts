@@ -1,0 +1,75 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Redis } from 'ioredis';
+import type { DataSource } from 'typeorm';
+import { PLATFORM_CONFIG, type PlatformConfig } from '@ussd/platform-config';
+import { migrationStatus } from '@ussd/platform-database';
+import { InjectRedis } from '@ussd/platform-redis';
+import { AppLifecycle } from './app-lifecycle.js';
+
+/**
+ * Kubernetes probes.
+ * - live: the process answers. Never checks dependencies, so an outage of PostgreSQL
+ *   or Redis does not make Kubernetes restart every pod at once.
+ * - ready: PostgreSQL and Redis answer, each within HEALTH_CHECK_TIMEOUT_MS, and the
+ *   process is not draining. 503 names the failing dependency.
+ * - startup: every migration is applied.
+ */
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly typeorm: TypeOrmHealthIndicator,
+    private readonly lifecycle: AppLifecycle,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectRedis() private readonly redis: Redis | null,
+    @Inject(PLATFORM_CONFIG) private readonly config: PlatformConfig,
+  ) {}
+
+  @Get('live')
+  @HealthCheck()
+  live() {
+    return this.health.check([() => this.indicators.check('process').up({ uptimeSeconds: Math.round(process.uptime()) })]);
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    const timeout = this.config.health.timeoutMs;
+    return this.health.check([
+      () => {
+        const session = this.indicators.check('lifecycle');
+        return this.lifecycle.draining ? session.down({ message: 'shutting down' }) : session.up();
+      },
+      () => this.typeorm.pingCheck('postgres').withTimeout(timeout),
+      () => {
+        const redis = this.redis;
+        if (redis === null) return this.indicators.check('redis').up({ mode: 'in-memory' });
+        return this.indicators
+          .check('redis')
+          .attempt(async () => {
+            await redis.ping();
+          })
+          .withTimeout(timeout);
+      },
+    ]);
+  }
+
+  @Get('startup')
+  @HealthCheck()
+  startup() {
+    return this.health.check([
+      () =>
+        this.indicators
+          .check('migrations')
+          .attempt(async () => {
+            const { applied, pending } = await migrationStatus(this.dataSource);
+            if (pending.length > 0) throw new Error(`${pending.length} pending: ${pending.join(', ')}`);
+            return { applied: applied.length };
+          })
+          .withTimeout(this.config.health.timeoutMs * 5),
+    ]);
+  }
+}

@@ -1,0 +1,42 @@
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { PlatformConfig } from '@ussd/platform-config';
+import { type Logger, runWithRequestContext } from '@ussd/platform-logging';
+
+const REQUEST_ID_HEADER = 'x-request-id';
+/** A caller's request id is kept only if it is short and plain, so it cannot forge log lines. */
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The Fastify adapter every app uses: body limit from config, a request id per request
+ * (the caller's X-Request-Id when it is safe, otherwise a new UUID), echoed in the
+ * response and stamped on every log line of the request, and one log line per response.
+ */
+export function createFastifyAdapter(config: PlatformConfig, logger: Logger): FastifyAdapter {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.bodyLimitBytes,
+    logger: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestIdHeader: false,
+    genReqId: (req: IncomingMessage) => {
+      const given = req.headers[REQUEST_ID_HEADER];
+      return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+  const fastify = adapter.getInstance();
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    runWithRequestContext({ requestId: request.id }, done);
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const quiet = request.url.startsWith('/health/');
+    logger[quiet ? 'debug' : 'info'](
+      { requestId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request completed',
+    );
+    done();
+  });
+  return adapter;
+}

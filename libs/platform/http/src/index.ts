@@ -1,0 +1,13 @@
+/**
+ * @ussd/platform-http: how every app starts, answers errors and stops.
+ *
+ * - `bootstrap({ defaults, rootModule })`: config, logger, database, Nest on Fastify, listen, SIGTERM handling.
+ * - `PlatformModule.forRoot(context)`: config, logging, PostgreSQL, Redis, health probes.
+ * - `ProblemDetailsFilter` / `ProblemException` / `ValidationProblem`: RFC 9457 error bodies.
+ * - `installGracefulShutdown`: drain, close, exit 0 within SHUTDOWN_GRACE_MS (or exit 1 and say so).
+ */
+export * from './bootstrap.js';
+export * from './fastify.js';
+export * from './graceful-shutdown.js';
+export * from './platform.module.js';
+export * from './problem-details.filter.js';

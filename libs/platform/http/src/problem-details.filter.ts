@@ -1,0 +1,106 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@ussd/platform-logging';
+
+/** One invalid field of a request, located by a JSON pointer (RFC 6901). */
+export interface InvalidParam {
+  readonly pointer: string;
+  readonly reason: string;
+}
+
+/** RFC 9457 problem details, the body of every error response. */
+export interface ProblemDetails {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail?: string;
+  readonly instance?: string;
+  readonly errors?: readonly InvalidParam[];
+  readonly errorId?: string;
+  readonly requestId?: string;
+  readonly [extension: string]: unknown;
+}
+
+export interface ProblemInput {
+  readonly type: string;
+  readonly title: string;
+  readonly status?: number;
+  readonly detail?: string;
+  readonly errors?: readonly InvalidParam[];
+  readonly [extension: string]: unknown;
+}
+
+/**
+ * Throw this (or a subclass) from any layer to answer with a specific problem.
+ * Domain exceptions extend it with their own `type` and status.
+ */
+export class ProblemException extends HttpException {
+  constructor(readonly problem: ProblemInput) {
+    super(problem, problem.status ?? HttpStatus.BAD_REQUEST);
+  }
+}
+
+export class ValidationProblem extends ProblemException {
+  constructor(errors: readonly InvalidParam[], detail = 'The request is not valid.') {
+    super({ type: 'urn:problem:validation', title: 'Invalid request', status: 400, detail, errors });
+  }
+}
+
+const FASTIFY_ERRORS: Readonly<Record<string, { status: number; title: string }>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, title: 'Invalid Content-Length' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, title: 'Empty JSON body' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, title: 'Malformed JSON body' },
+};
+
+function titleFor(status: number): string {
+  const name = HttpStatus[status];
+  if (typeof name !== 'string') return 'Error';
+  return name.charAt(0) + name.slice(1).toLowerCase().replaceAll('_', ' ');
+}
+
+/**
+ * Every error becomes `application/problem+json`. Known errors keep their status and a
+ * useful detail; anything else is a 500 whose body carries only an `errorId` that
+ * appears in the log next to the stack trace, which never leaves the server.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  constructor(private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const request = http.getRequest<FastifyRequest>();
+    const problem = this.toProblem(exception);
+    const body: ProblemDetails = { ...problem, instance: request.url.split('?')[0], requestId: String(request.id) };
+    void reply.status(body.status).header('content-type', 'application/problem+json; charset=utf-8').send(body);
+  }
+
+  private toProblem(exception: unknown): ProblemDetails {
+    if (exception instanceof ProblemException) {
+      return { ...exception.problem, status: exception.getStatus() };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      const message = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+      const detail = Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : exception.message;
+      return { type: 'about:blank', title: titleFor(status), status, detail };
+    }
+    const fastify = exception as { code?: unknown; statusCode?: unknown; message?: unknown };
+    if (typeof fastify.code === 'string' && fastify.code.startsWith('FST_')) {
+      const known = FASTIFY_ERRORS[fastify.code];
+      const status = known?.status ?? (typeof fastify.statusCode === 'number' && fastify.statusCode < 500 ? fastify.statusCode : 400);
+      return { type: 'about:blank', title: known?.title ?? titleFor(status), status, detail: String(fastify.message ?? '') };
+    }
+    if (exception instanceof SyntaxError && (exception as { statusCode?: unknown }).statusCode === 400) {
+      return { type: 'about:blank', title: 'Malformed JSON body', status: 400, detail: exception.message };
+    }
+    const errorId = randomUUID();
+    this.logger.error({ err: exception, errorId }, 'unhandled error');
+    return { type: 'about:blank', title: 'Internal server error', status: 500, detail: 'An unexpected error occurred. Quote the errorId when reporting it.', errorId };
+  }
+}

@@ -1,0 +1,49 @@
+import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { PLATFORM_CONFIG, type PlatformConfig } from '@ussd/platform-config';
+import { InjectLogger, type Logger, ROOT_LOGGER } from '@ussd/platform-logging';
+import { createRedisClient } from './redis-client.js';
+
+export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
+
+/** `constructor(@InjectRedis() redis: Redis | null)`: null means in-memory mode (no REDIS_URL). */
+export const InjectRedis = (): ParameterDecorator => Inject(REDIS_CLIENT);
+
+@Injectable()
+class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @InjectRedis() private readonly redis: Redis | null,
+    @InjectLogger() private readonly logger: Logger,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (!this.redis) return;
+    // Start even when Redis is down: readiness reports it and the client keeps reconnecting.
+    await this.redis.connect().catch((error: Error) => this.logger.warn({ err: error }, 'redis not reachable at start-up; will keep retrying'));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.redis) return;
+    await this.redis.quit().catch(() => this.redis?.disconnect());
+  }
+}
+
+@Module({})
+export class RedisModule {
+  static forRoot(): DynamicModule {
+    return {
+      module: RedisModule,
+      global: true,
+      providers: [
+        {
+          provide: REDIS_CLIENT,
+          inject: [PLATFORM_CONFIG, ROOT_LOGGER],
+          useFactory: (config: PlatformConfig, logger: Logger): Redis | null =>
+            config.redis.url === undefined ? null : createRedisClient(config.redis.url, { connectionName: config.appName, logger }),
+        },
+        RedisLifecycle,
+      ],
+      exports: [REDIS_CLIENT],
+    };
+  }
+}
