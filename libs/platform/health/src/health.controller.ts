@@ -1,5 +1,12 @@
-import { Controller, Get, Inject } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
+import {
+  HealthCheck,
+  type HealthCheckResult,
+  HealthCheckService,
+  type HealthIndicatorFunction,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
@@ -31,14 +38,14 @@ export class HealthController {
   @Get('live')
   @HealthCheck()
   live() {
-    return this.health.check([() => this.indicators.check('process').up({ uptimeSeconds: Math.round(process.uptime()) })]);
+    return this.run('live', [() => this.indicators.check('process').up({ uptimeSeconds: Math.round(process.uptime()) })]);
   }
 
   @Get('ready')
   @HealthCheck()
   ready() {
     const timeout = this.config.health.timeoutMs;
-    return this.health.check([
+    return this.run('ready', [
       () => {
         const session = this.indicators.check('lifecycle');
         return this.lifecycle.draining ? session.down({ message: 'shutting down' }) : session.up();
@@ -60,7 +67,7 @@ export class HealthController {
   @Get('startup')
   @HealthCheck()
   startup() {
-    return this.health.check([
+    return this.run('startup', [
       () =>
         this.indicators
           .check('migrations')
@@ -71,5 +78,25 @@ export class HealthController {
           })
           .withTimeout(this.config.health.timeoutMs * 5),
     ]);
+  }
+
+  /** Terminus's result, and on failure a problem+json 503 whose detail names what failed. */
+  private async run(probe: string, checks: HealthIndicatorFunction[]): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check(checks);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      const result = error.getResponse() as HealthCheckResult;
+      const failing = Object.keys(result.error ?? {});
+      throw new ServiceUnavailableException({
+        type: 'urn:problem:health-check-failed',
+        title: `Not ${probe === 'startup' ? 'started' : probe}`,
+        detail: `failing: ${failing.join(', ')}`,
+        failing,
+        info: result.info,
+        error: result.error,
+        details: result.details,
+      });
+    }
   }
 }

@@ -19,6 +19,8 @@ export interface BootstrapOptions {
   readonly exit?: (code: number) => void;
   /** Log destination; stdout when omitted. */
   readonly logDestination?: NodeJS.WritableStream;
+  /** Install SIGTERM/SIGINT handlers (default true). */
+  readonly handleSignals?: boolean;
 }
 
 export interface RunningApp {
@@ -47,23 +49,25 @@ export async function bootstrap(options: BootstrapOptions): Promise<RunningApp> 
   });
   const started = Date.now();
   const database = await openDatabase(config, logger);
+  let lifecycle: AppLifecycle | undefined;
   try {
     const app = await NestFactory.create<NestFastifyApplication>(
       options.rootModule({ defaults: options.defaults, env, logger, database }),
-      createFastifyAdapter(config, logger),
+      createFastifyAdapter(config, logger, () => lifecycle?.draining ?? false),
       { logger: new PinoNestLogger(logger), abortOnError: false },
     );
     app.useGlobalFilters(new ProblemDetailsFilter(logger));
     await app.listen(config.port, config.host);
     const url = localUrl(app, config.host);
-    const lifecycle = app.get(AppLifecycle);
+    lifecycle = app.get(AppLifecycle);
     const shutdown = installGracefulShutdown(app, {
       graceMs: config.shutdown.graceMs,
       drainDelayMs: config.shutdown.drainDelayMs,
       logger,
-      onDrain: () => lifecycle.startDraining(),
+      onDrain: () => lifecycle?.startDraining(),
       afterClose: () => database.stop(),
       ...(options.exit ? { exit: options.exit } : {}),
+      ...(options.handleSignals === false ? { handleSignals: false } : {}),
     });
     logger.info(
       {

@@ -12,8 +12,9 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * The Fastify adapter every app uses: body limit from config, a request id per request
  * (the caller's X-Request-Id when it is safe, otherwise a new UUID), echoed in the
  * response and stamped on every log line of the request, and one log line per response.
+ * `isDraining` turns keep-alive off during a graceful shutdown.
  */
-export function createFastifyAdapter(config: PlatformConfig, logger: Logger): FastifyAdapter {
+export function createFastifyAdapter(config: PlatformConfig, logger: Logger, isDraining: () => boolean = () => false): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     logger: false,
@@ -29,6 +30,12 @@ export function createFastifyAdapter(config: PlatformConfig, logger: Logger): Fa
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     runWithRequestContext({ requestId: request.id }, done);
+  });
+  // While draining, every response asks the client to drop its keep-alive connection,
+  // so the server can close as soon as in-flight requests finish.
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (isDraining()) void reply.header('connection', 'close');
+    done(null, payload);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const quiet = request.url.startsWith('/health/');

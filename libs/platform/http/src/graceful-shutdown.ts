@@ -11,6 +11,8 @@ export interface ShutdownOptions {
   readonly afterClose?: () => Promise<void>;
   /** process.exit unless a test replaces it. */
   readonly exit?: (code: number) => void;
+  /** Listen for SIGTERM and SIGINT (default true; in-process tests call the function instead). */
+  readonly handleSignals?: boolean;
 }
 
 /**
@@ -49,6 +51,8 @@ export function installGracefulShutdown(app: INestApplication, options: Shutdown
     return running;
   };
 
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void shutdown(signal));
+  if (options.handleSignals !== false) {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void shutdown(signal));
+  }
   return shutdown;
 }

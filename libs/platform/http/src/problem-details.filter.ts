@@ -86,9 +86,19 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
-      const message = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+      if (typeof response === 'string') return { type: 'about:blank', title: titleFor(status), status, detail: response };
+      // Nest's own shape is { statusCode, message, error: 'Not Found' }; anything else an
+      // exception carries (terminus's check results, say) travels as extension members.
+      const { statusCode: _code, message, error, status: _status, ...extensions } = response as Record<string, unknown>;
       const detail = Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : exception.message;
-      return { type: 'about:blank', title: titleFor(status), status, detail };
+      return {
+        type: 'about:blank',
+        title: titleFor(status),
+        ...extensions,
+        ...(error !== undefined && typeof error !== 'string' ? { error } : {}),
+        status,
+        detail: typeof extensions['detail'] === 'string' ? extensions['detail'] : detail,
+      };
     }
     const fastify = exception as { code?: unknown; statusCode?: unknown; message?: unknown };
     if (typeof fastify.code === 'string' && fastify.code.startsWith('FST_')) {
