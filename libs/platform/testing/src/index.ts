@@ -7,3 +7,4 @@
  */
 export * from './services.js';
 export * from './tcp-proxy.js';
+export * from './app-process.js';

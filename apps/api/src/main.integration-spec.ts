@@ -1,0 +1,58 @@
+import { fileURLToPath } from 'node:url';
+import { requireRedis, spawnApp, type AppProcess } from '@ussd/platform-testing';
+
+/** The built entry point: the test target depends on the build, as `npm start` does. */
+const entry = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+describe('api process', () => {
+  let app: AppProcess | undefined;
+  afterEach(async () => {
+    await app?.cleanup();
+    app = undefined;
+  });
+
+  it('starts on embedded defaults (no DATABASE_URL, no REDIS_URL), is live and ready, and exits 0 on SIGTERM', async () => {
+    const started = Date.now();
+    app = await spawnApp(entry, { EMBEDDED_PG_DIR: 'pg' });
+    const url = await app.listening;
+    const [live, ready, startup] = await Promise.all(['live', 'ready', 'startup'].map((p) => fetch(`${url}/health/${p}`)));
+    expect([live?.status, ready?.status, startup?.status]).toEqual([200, 200, 200]);
+    expect(Date.now() - started).toBeLessThan(15_000);
+
+    const boot = app.lines.find((l) => String(l['msg']).includes('listening on'));
+    expect(boot?.['msg']).toBe(`api listening on ${url} | database: embedded PostgreSQL | redis: in-memory`);
+
+    const index = (await (await fetch(url)).json()) as { service: string };
+    expect(index.service).toBe('ussd-flow api');
+
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+    expect(app.lines.map((l) => l['msg'])).toEqual(expect.arrayContaining(['shutting down', 'shutdown complete']));
+    // The embedded server went down with it: its port no longer answers.
+    const pgPort = Number(app.lines.find((l) => l['msg'] === 'embedded PostgreSQL ready')?.['port']);
+    await expect(fetch(`http://127.0.0.1:${pgPort}/`)).rejects.toThrow();
+  });
+
+  it('uses PostgreSQL and Redis when their URLs are set, and says so', async () => {
+    const redisUrl = await requireRedis();
+    const databaseUrl = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+    app = await spawnApp(entry, { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, DATABASE_MIGRATE_ON_BOOT: 'false' });
+    const url = await app.listening;
+    expect((await fetch(`${url}/health/ready`)).status).toBe(200);
+    const boot = app.lines.find((l) => String(l['msg']).includes('listening on'));
+    expect(boot?.['msg']).toBe(`api listening on ${url} | database: PostgreSQL | redis: Redis`);
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+  });
+
+  it('refuses to start on a bad value: one stderr line per variable, exit 78, nothing started', async () => {
+    app = await spawnApp(entry, { PORT: 'eighty', REDIS_URL: 'http://cache', SHUTDOWN_GRACE_MS: '-5' });
+    expect(await app.exited).toBe(78);
+    expect(app.stderr().trim().split('\n')).toEqual([
+      'Invalid configuration: PORT: expected an integer from 0 to 65535, got "eighty"',
+      'Invalid configuration: REDIS_URL: expected a redis:// or rediss:// URL',
+      'Invalid configuration: SHUTDOWN_GRACE_MS: expected an integer from 0 to 600000, got "-5"',
+    ]);
+    expect(app.lines).toEqual([]);
+  });
+});
