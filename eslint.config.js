@@ -29,7 +29,8 @@ export default tseslint.config(
           enforceBuildableLibDependency: false,
           allow: [],
           banTransitiveDependencies: false,
-          checkDynamicDependenciesExceptions: [],
+          // tools/scripts/test.mjs imports these after building them, to start an embedded PostgreSQL.
+          checkDynamicDependenciesExceptions: ['platform-database', 'platform-logging'],
           depConstraints: [
             { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['scope:platform', 'scope:shared'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },

@@ -19,7 +19,7 @@ async function boundaryLinter(): Promise<ESLint> {
     cwd: root,
     overrideConfigFile: true,
     overrideConfig: [
-      { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser }, plugins: { '@nx': nx }, rules: { [RULE]: ruleConfig } },
+      { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser }, plugins: { '@nx': nx as unknown as ESLint.Plugin }, rules: { [RULE]: ruleConfig } },
     ],
   });
 }
