@@ -106,7 +106,9 @@ async function ensureRedis() {
   const redisPort = await freePort();
   const child = spawn(which.stdout.trim(), ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   cleanups.push(async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
+    await exited;
   });
   for (let i = 0; i < 50 && !(await reachable('127.0.0.1', redisPort, 200)); i++) await new Promise((r) => setTimeout(r, 100));
   process.env.TEST_REDIS_URL = `redis://127.0.0.1:${redisPort}`;
