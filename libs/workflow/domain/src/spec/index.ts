@@ -1,0 +1,28 @@
+export * from './spec.types.js';
+export { compileExpression, parseTemplate, EXPRESSION_EVALUATION_LIMITS, EXPRESSION_MAX_LENGTH, TEMPLATE_MAX_LENGTH } from './expressions.js';
+export type { CompiledExpression, ParsedTemplate, TemplatePart } from './expressions.js';
+export { defineNodeType, SCHEMA_REFS } from './node-type.js';
+export type { JsonSchema, NodeEdge, NodeExpression, NodeFieldsSchema, NodeIssue, NodeTypeDefinition } from './node-type.js';
+export {
+  NODE_TYPES,
+  delayNodeType,
+  endNodeType,
+  failNodeType,
+  httpRequestNodeType,
+  subworkflowNodeType,
+  switchNodeType,
+  transformNodeType,
+  ussdEndNodeType,
+  ussdInputNodeType,
+  ussdMenuNodeType,
+} from './node-types.js';
+export { SPEC_LIMITS, SPEC_SCHEMA_ID, workflowSpecJsonSchema } from './spec.schema.js';
+export { createSpecValidator, validateWorkflowSpec } from './spec.validator.js';
+export type { SpecValidator } from './spec.validator.js';
+export { MAX_SPEC_ERRORS } from './spec-errors.js';
+export { JSON_INPUT_LIMITS } from './json-input.js';
+export { ussdClaims } from './spec.claims.js';
+export type { UssdClaim } from './spec.claims.js';
+export { diffSpecs } from './spec.diff.js';
+export type { SpecDiffOperation } from './spec.diff.js';
+export { errorMatches, findRule, retryDelayMs, RETRY_DEFAULTS } from './policies.js';
