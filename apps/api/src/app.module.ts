@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { PlatformModule, type PlatformContext } from '@ussd/platform-http';
+import { WorkflowFeatureModule } from '@ussd/workflow-feature';
 import { RootController } from './root.controller.js';
 
 export const API_DEFAULTS = { appName: 'api', port: 3000 } as const;
@@ -10,7 +11,7 @@ export class AppModule {
   static forRoot(context: PlatformContext): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(context)],
+      imports: [PlatformModule.forRoot(context), WorkflowFeatureModule],
       controllers: [RootController],
     };
   }

@@ -7,6 +7,9 @@ export class RootController {
   index() {
     return {
       service: 'ussd-flow api',
+      docs: '/docs',
+      openapi: '/docs/openapi.json',
+      workflows: '/workflows',
       health: { live: '/health/live', ready: '/health/ready', startup: '/health/startup' },
     };
   }

@@ -37,6 +37,7 @@ function variables(defaults: AppDefaults): Variable[] {
     variable('REDIS_URL', undefined, 'redis:// or rediss:// URL. Unset: in-memory providers (single process only).', url('REDIS_URL', ['redis', 'rediss'])),
     variable('HEALTH_CHECK_TIMEOUT_MS', '1000', 'Upper bound of each readiness check (PostgreSQL, Redis).', integer('HEALTH_CHECK_TIMEOUT_MS', 50, 60_000)),
     variable('HTTP_BODY_LIMIT_BYTES', '1048576', 'Largest accepted request body; larger ones get 413.', integer('HTTP_BODY_LIMIT_BYTES', 1024, 104_857_600)),
+    variable('WORKFLOW_SPEC_MAX_BYTES', '262144', 'Largest workflow spec accepted (serialised JSON); larger ones get 413.', integer('WORKFLOW_SPEC_MAX_BYTES', 1024, 10_485_760)),
     variable('SHUTDOWN_GRACE_MS', '10000', 'On SIGTERM, in-flight work gets this long to finish before the process gives up and exits 1.', integer('SHUTDOWN_GRACE_MS', 0, 600_000)),
     variable('SHUTDOWN_DRAIN_DELAY_MS', '0', 'On SIGTERM, readiness reports 503 this long before the server stops accepting, so load balancers stop routing first.', integer('SHUTDOWN_DRAIN_DELAY_MS', 0, 600_000)),
   ];
@@ -67,6 +68,7 @@ export interface PlatformConfig {
   readonly redis: { readonly url: string | undefined };
   readonly health: { readonly timeoutMs: number };
   readonly http: { readonly bodyLimitBytes: number };
+  readonly workflow: { readonly specMaxBytes: number };
   readonly shutdown: { readonly graceMs: number; readonly drainDelayMs: number };
 }
 
@@ -119,6 +121,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     redis: { url: v['REDIS_URL'] },
     health: { timeoutMs: v['HEALTH_CHECK_TIMEOUT_MS'] },
     http: { bodyLimitBytes: v['HTTP_BODY_LIMIT_BYTES'] },
+    workflow: { specMaxBytes: v['WORKFLOW_SPEC_MAX_BYTES'] },
     shutdown: { graceMs: v['SHUTDOWN_GRACE_MS'], drainDelayMs: v['SHUTDOWN_DRAIN_DELAY_MS'] },
   };
 }

@@ -21,6 +21,8 @@ export interface BootstrapOptions {
   readonly logDestination?: NodeJS.WritableStream;
   /** Install SIGTERM/SIGINT handlers (default true). */
   readonly handleSignals?: boolean;
+  /** Last touches before listening (e.g. the OpenAPI document at /docs). */
+  readonly configure?: (app: NestFastifyApplication) => void | Promise<void>;
 }
 
 export interface RunningApp {
@@ -57,6 +59,7 @@ export async function bootstrap(options: BootstrapOptions): Promise<RunningApp> 
       { logger: new PinoNestLogger(logger), abortOnError: false },
     );
     app.useGlobalFilters(new ProblemDetailsFilter(logger));
+    await options.configure?.(app);
     await app.listen(config.port, config.host);
     const url = localUrl(app, config.host);
     lifecycle = app.get(AppLifecycle);

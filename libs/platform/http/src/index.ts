@@ -11,3 +11,5 @@ export * from './fastify.js';
 export * from './graceful-shutdown.js';
 export * from './platform.module.js';
 export * from './problem-details.filter.js';
+export * from './zod-validation.js';
+export * from './json-only.guard.js';

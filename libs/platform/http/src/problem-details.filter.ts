@@ -5,8 +5,11 @@ import type { Logger } from '@ussd/platform-logging';
 
 /** One invalid field of a request, located by a JSON pointer (RFC 6901). */
 export interface InvalidParam {
+  /** RFC 6901 pointer into the part named by `in` ('' for the whole part). */
   readonly pointer: string;
   readonly reason: string;
+  /** Which part of the request; the body when omitted. */
+  readonly in?: 'body' | 'query' | 'path' | 'header';
 }
 
 /** RFC 9457 problem details, the body of every error response. */

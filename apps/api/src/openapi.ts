@@ -1,0 +1,18 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+
+/** The OpenAPI document, generated from the controllers and their zod schemas. */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('ussd-flow api')
+    .setDescription('Workflows for USSD and other conversational channels. Errors are application/problem+json (RFC 9457).')
+    .setVersion('0.1.0')
+    .addTag('workflows', 'Versioned workflow specs: drafts, publish, roll back, diff')
+    .build();
+  return SwaggerModule.createDocument(app, config);
+}
+
+/** Serves the document at /docs (UI) and /docs/openapi.json. */
+export function serveOpenApi(app: INestApplication): void {
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
+}

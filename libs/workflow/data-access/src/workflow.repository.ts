@@ -1,0 +1,234 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { type DataSource, QueryFailedError } from 'typeorm';
+import { WorkflowEntity } from './workflow.entity.js';
+
+/** Thrown when (workflow_id, version) already exists: someone else added that version first. */
+export class VersionTakenError extends Error {
+  constructor(
+    readonly workflowId: string,
+    readonly version: number,
+  ) {
+    super(`version ${version} of workflow ${workflowId} already exists`);
+    this.name = 'VersionTakenError';
+  }
+}
+
+export interface NewWorkflowVersion {
+  readonly workflowId: string;
+  readonly name: string;
+  readonly description: string | null;
+  readonly spec: unknown;
+  readonly createdBy: string;
+  readonly tags: readonly string[] | null;
+  readonly environment: string | null;
+  /** Publish in the same statement (used by roll-back). */
+  readonly publish?: boolean;
+}
+
+export interface WorkflowListFilter {
+  readonly tags?: readonly string[];
+  /** any: at least one of `tags`; all: every one of them. */
+  readonly tagMode?: 'any' | 'all';
+  readonly environment?: string;
+  readonly createdBy?: string;
+  /** Case-insensitive substring of the name. */
+  readonly nameContains?: string;
+}
+
+/**
+ * Keyset position: the row id of the last item of the previous page. The row's own
+ * created_at (microseconds, which a JavaScript Date would truncate) is looked up in SQL.
+ */
+export interface ListCursor {
+  readonly id: string;
+}
+
+export type WorkflowDraftChanges = Partial<Pick<WorkflowEntity, 'name' | 'description' | 'spec' | 'tags' | 'environment'>>;
+
+const UNIQUE_VIOLATION = '23505';
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof QueryFailedError && (error.driverError as { code?: string } | undefined)?.code === UNIQUE_VIOLATION;
+}
+
+/** Escapes LIKE wildcards so a search for "50%" means those three characters. */
+function likeContains(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * The seed's access patterns for workflows (database.md, "Workflow CRUD"), with
+ * parameterised SQL only. Lists return each workflow's newest version, never N+1 queries.
+ */
+@Injectable()
+export class WorkflowRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  private get rows() {
+    return this.dataSource.getRepository(WorkflowEntity);
+  }
+
+  /**
+   * Adds version max+1 (1 for a new workflow) in one statement. Two writers racing for the
+   * same number: the unique (workflow_id, version) constraint lets one win and the other
+   * gets VersionTakenError. With `expectedVersion` the insert only happens if the newest
+   * version is still that one (optimistic concurrency for If-Match).
+   */
+  async insertNextVersion(input: NewWorkflowVersion, expectedLatest?: number): Promise<WorkflowEntity> {
+    const params = [
+      input.workflowId,
+      input.name,
+      input.description,
+      JSON.stringify(input.spec),
+      input.createdBy,
+      input.tags === null ? null : [...input.tags],
+      input.environment,
+      input.publish === true,
+      expectedLatest ?? null,
+    ];
+    try {
+      const rows = (await this.dataSource.query(
+        `INSERT INTO workflows (workflow_id, version, name, description, spec, created_by, tags, environment, published_at, is_active)
+         SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4::jsonb, $5, $6::text[], $7,
+                CASE WHEN $8::boolean THEN NOW() END,
+                COALESCE(BOOL_OR(is_active), true)
+           FROM workflows WHERE workflow_id = $1
+         HAVING $9::int IS NULL OR COALESCE(MAX(version), 0) = $9::int
+         RETURNING *`,
+        params,
+      )) as Record<string, unknown>[];
+      const row = rows[0];
+      if (!row) throw new VersionTakenError(input.workflowId, (expectedLatest ?? 0) + 1);
+      return this.toEntity(row);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new VersionTakenError(input.workflowId, (expectedLatest ?? 0) + 1);
+      throw error;
+    }
+  }
+
+  /** The seed's Read: `WHERE workflow_id = $1 AND version = $2`. */
+  findVersion(workflowId: string, version: number): Promise<WorkflowEntity | null> {
+    return this.rows.findOneBy({ workflowId, version });
+  }
+
+  findLatest(workflowId: string): Promise<WorkflowEntity | null> {
+    return this.rows.findOne({ where: { workflowId }, order: { version: 'DESC' } });
+  }
+
+  async findLatestPublished(workflowId: string): Promise<WorkflowEntity | null> {
+    return this.rows
+      .createQueryBuilder('w')
+      .where('w.workflow_id = :workflowId', { workflowId })
+      .andWhere('w.published_at IS NOT NULL')
+      .orderBy('w.version', 'DESC')
+      .limit(1)
+      .getOne();
+  }
+
+  /** Every version, newest first, without the specs (they can be large). */
+  listVersions(workflowId: string): Promise<WorkflowEntity[]> {
+    return this.rows
+      .createQueryBuilder('w')
+      .select(['w.id', 'w.workflowId', 'w.version', 'w.name', 'w.description', 'w.createdBy', 'w.createdAt', 'w.publishedAt', 'w.tags', 'w.environment', 'w.isActive'])
+      .where('w.workflow_id = :workflowId', { workflowId })
+      .orderBy('w.version', 'DESC')
+      .getMany();
+  }
+
+  /** Edits a draft. Returns null when the version is missing or already published (immutable). */
+  async updateDraft(workflowId: string, version: number, changes: WorkflowDraftChanges): Promise<WorkflowEntity | null> {
+    const params: unknown[] = [workflowId, version];
+    const set: string[] = [];
+    const assign = (column: string, value: unknown, cast = '') => {
+      params.push(value);
+      set.push(`${column} = $${params.length}${cast}`);
+    };
+    if (changes.name !== undefined) assign('name', changes.name);
+    if (changes.description !== undefined) assign('description', changes.description);
+    if (changes.spec !== undefined) assign('spec', JSON.stringify(changes.spec), '::jsonb');
+    if (changes.tags !== undefined) assign('tags', changes.tags, '::text[]');
+    if (changes.environment !== undefined) assign('environment', changes.environment);
+    if (set.length === 0) {
+      const current = await this.findVersion(workflowId, version);
+      return current?.publishedAt === null ? current : null;
+    }
+    const rows = await this.mutate(
+      `UPDATE workflows SET ${set.join(', ')} WHERE workflow_id = $1 AND version = $2 AND published_at IS NULL RETURNING *`,
+      params,
+    );
+    return rows[0] ? this.toEntity(rows[0]) : null;
+  }
+
+  /** Sets published_at once; a published version is never published (or changed) again. */
+  async publish(workflowId: string, version: number): Promise<WorkflowEntity | null> {
+    const rows = await this.mutate(
+      `UPDATE workflows SET published_at = NOW() WHERE workflow_id = $1 AND version = $2 AND published_at IS NULL RETURNING *`,
+      [workflowId, version],
+    );
+    return rows[0] ? this.toEntity(rows[0]) : null;
+  }
+
+  /** Activates or deactivates every version of a workflow; returns how many rows it has. */
+  async setActive(workflowId: string, active: boolean): Promise<number> {
+    const result = await this.rows.update({ workflowId }, { isActive: active });
+    return result.affected ?? 0;
+  }
+
+  /**
+   * Active workflows, each as its newest version, newest first. `offset` is the seed's
+   * LIMIT/OFFSET; `after` is keyset pagination for deep pages (stable under inserts).
+   */
+  async listActive(filter: WorkflowListFilter, limit: number, page: { offset: number } | { after: ListCursor }): Promise<WorkflowEntity[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (filter.tags && filter.tags.length > 0) where.push(`latest.tags ${filter.tagMode === 'all' ? '@>' : '&&'} ${param([...filter.tags])}::text[]`);
+    if (filter.environment !== undefined) where.push(`latest.environment = ${param(filter.environment)}`);
+    if (filter.createdBy !== undefined) where.push(`latest.created_by = ${param(filter.createdBy)}`);
+    if (filter.nameContains !== undefined) where.push(`latest.name ILIKE ${param(likeContains(filter.nameContains))}`);
+    if ('after' in page) {
+      where.push(`(latest.created_at, latest.id) < (SELECT created_at, id FROM workflows WHERE id = ${param(page.after.id)}::uuid)`);
+    }
+    const sql = `
+      SELECT * FROM (
+        SELECT DISTINCT ON (workflow_id) id, workflow_id, version, name, description, created_by, created_at,
+               published_at, tags, environment, is_active
+          FROM workflows
+         WHERE is_active = true
+         ORDER BY workflow_id, version DESC
+      ) latest
+      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY latest.created_at DESC, latest.id DESC
+      LIMIT ${param(limit)} ${'offset' in page ? `OFFSET ${param(page.offset)}` : ''}`;
+    const rows = (await this.dataSource.query(sql, params)) as Record<string, unknown>[];
+    return rows.map((row) => this.toEntity(row));
+  }
+
+  /** UPDATE … RETURNING: TypeORM's postgres driver answers [rows, rowCount] for updates. */
+  private async mutate(sql: string, params: unknown[]): Promise<Record<string, unknown>[]> {
+    const result = (await this.dataSource.query(sql, params)) as unknown;
+    if (Array.isArray(result) && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as Record<string, unknown>[];
+    return result as Record<string, unknown>[];
+  }
+
+  private toEntity(row: Record<string, unknown>): WorkflowEntity {
+    return this.rows.create({
+      id: row['id'] as string,
+      workflowId: row['workflow_id'] as string,
+      version: row['version'] as number,
+      name: row['name'] as string,
+      description: (row['description'] as string | null) ?? null,
+      spec: row['spec'],
+      createdBy: row['created_by'] as string,
+      createdAt: new Date(row['created_at'] as string | Date),
+      publishedAt: row['published_at'] ? new Date(row['published_at'] as string | Date) : null,
+      tags: (row['tags'] as string[] | null) ?? null,
+      environment: (row['environment'] as string | null) ?? null,
+      isActive: row['is_active'] as boolean,
+    });
+  }
+}

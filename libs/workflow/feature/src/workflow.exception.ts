@@ -1,0 +1,92 @@
+import { type InvalidParam, ProblemException } from '@ussd/platform-http';
+
+/** Problem types of the workflow registry (RFC 9457 `type`). */
+export const WorkflowProblem = {
+  notFound: 'urn:problem:workflow:not-found',
+  versionNotFound: 'urn:problem:workflow:version-not-found',
+  versionConflict: 'urn:problem:workflow:version-conflict',
+  immutable: 'urn:problem:workflow:published-version-immutable',
+  invalidSpec: 'urn:problem:workflow:invalid-spec',
+  specTooLarge: 'urn:problem:workflow:spec-too-large',
+  preconditionFailed: 'urn:problem:workflow:precondition-failed',
+  preconditionRequired: 'urn:problem:workflow:precondition-required',
+  identityRequired: 'urn:problem:identity-required',
+} as const;
+
+export class WorkflowNotFoundException extends ProblemException {
+  constructor(workflowId: string) {
+    super({ type: WorkflowProblem.notFound, title: 'Workflow not found', status: 404, detail: `No workflow ${workflowId}.`, workflowId });
+  }
+}
+
+export class WorkflowVersionNotFoundException extends ProblemException {
+  constructor(workflowId: string, version: number | 'published') {
+    super({
+      type: WorkflowProblem.versionNotFound,
+      title: 'Workflow version not found',
+      status: 404,
+      detail: version === 'published' ? `Workflow ${workflowId} has no published version.` : `Workflow ${workflowId} has no version ${version}.`,
+      workflowId,
+    });
+  }
+}
+
+export class WorkflowVersionConflictException extends ProblemException {
+  constructor(workflowId: string, detail: string) {
+    super({ type: WorkflowProblem.versionConflict, title: 'Version conflict', status: 409, detail, workflowId });
+  }
+}
+
+export class PublishedVersionImmutableException extends ProblemException {
+  constructor(workflowId: string, version: number) {
+    super({
+      type: WorkflowProblem.immutable,
+      title: 'Published version is immutable',
+      status: 409,
+      detail: `Version ${version} of workflow ${workflowId} is published; add a new version instead.`,
+      workflowId,
+      version,
+    });
+  }
+}
+
+export class InvalidWorkflowSpecException extends ProblemException {
+  constructor(errors: readonly InvalidParam[], detail: string) {
+    super({ type: WorkflowProblem.invalidSpec, title: 'Invalid workflow spec', status: 400, detail, errors });
+  }
+}
+
+export class WorkflowSpecTooLargeException extends ProblemException {
+  constructor(bytes: number, limit: number) {
+    super({
+      type: WorkflowProblem.specTooLarge,
+      title: 'Workflow spec too large',
+      status: 413,
+      detail: `The spec is ${bytes} bytes; the limit is ${limit} (WORKFLOW_SPEC_MAX_BYTES).`,
+      limit,
+    });
+  }
+}
+
+export class PreconditionFailedException extends ProblemException {
+  constructor(detail: string) {
+    super({ type: WorkflowProblem.preconditionFailed, title: 'Precondition failed', status: 412, detail });
+  }
+}
+
+export class PreconditionRequiredException extends ProblemException {
+  constructor(detail: string) {
+    super({ type: WorkflowProblem.preconditionRequired, title: 'Precondition required', status: 428, detail });
+  }
+}
+
+export class IdentityRequiredException extends ProblemException {
+  constructor(header: string) {
+    super({
+      type: WorkflowProblem.identityRequired,
+      title: 'Identity required',
+      status: 401,
+      detail: `Send the caller's identity in the ${header} header (1-255 printable characters).`,
+    });
+  }
+}

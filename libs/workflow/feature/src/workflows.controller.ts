@@ -1,0 +1,197 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { JsonOnlyGuard, openApiSchema, ZodValidationPipe } from '@ussd/platform-http';
+import { Actor } from './actor.decorator.js';
+import {
+  AddVersionBody,
+  CreateWorkflowBody,
+  DiffQuery,
+  ListWorkflowsQuery,
+  RollbackBody,
+  SpecValidation,
+  UpdateDraftBody,
+  VersionParam,
+  WorkflowDiff,
+  WorkflowIdParam,
+  WorkflowPage,
+  WorkflowVersionView,
+} from './workflow.dto.js';
+import { type VersionResult, WorkflowsService } from './workflows.service.js';
+
+const version = openApiSchema(WorkflowVersionView);
+const problem = { description: 'application/problem+json' };
+const actorHeader = { name: 'X-User-Id', required: true, description: "The caller's identity; stored as created_by." };
+const workflowIdParam = new ZodValidationPipe(WorkflowIdParam, 'path');
+const versionParam = new ZodValidationPipe(VersionParam, 'path');
+
+/** Sends a version with its ETag (and a Location for new ones). */
+function send(reply: FastifyReply, result: VersionResult, created = false) {
+  void reply.header('etag', result.etag);
+  if (created) void reply.header('location', `/workflows/${result.view.workflowId}/versions/${result.view.version}`);
+  return result.view;
+}
+
+@ApiTags('workflows')
+@UseGuards(JsonOnlyGuard)
+@Controller('workflows')
+export class WorkflowsController {
+  constructor(private readonly workflows: WorkflowsService) {}
+
+  @Get('schema')
+  @ApiOperation({ summary: 'The JSON Schema of workflow specs' })
+  schema() {
+    return this.workflows.jsonSchema();
+  }
+
+  @Post('validate')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Validate a spec without storing it (schema and static checks, with JSON pointers)' })
+  @ApiResponse({ status: 200, schema: openApiSchema(SpecValidation) })
+  validate(@Body(new ZodValidationPipe(CreateWorkflowBody.shape.spec)) spec: Record<string, unknown>) {
+    return this.workflows.validate(spec);
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Create a workflow (its version 1, a draft)' })
+  @ApiHeader(actorHeader)
+  @ApiBody({ schema: openApiSchema(CreateWorkflowBody) })
+  @ApiResponse({ status: 201, schema: version })
+  @ApiResponse({ status: 400, ...problem })
+  @ApiResponse({ status: 413, ...problem })
+  async create(@Body(new ZodValidationPipe(CreateWorkflowBody)) body: CreateWorkflowBody, @Actor() actor: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    return send(reply, await this.workflows.create(body, actor), true);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Active workflows (each as its newest version), newest first; offset or cursor pages' })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } })
+  @ApiQuery({ name: 'offset', required: false, schema: { type: 'integer', minimum: 0, maximum: 10000 } })
+  @ApiQuery({ name: 'cursor', required: false, description: 'page.nextCursor of the previous page' })
+  @ApiQuery({ name: 'tags', required: false, description: 'comma-separated' })
+  @ApiQuery({ name: 'tagMode', required: false, enum: ['any', 'all'] })
+  @ApiQuery({ name: 'environment', required: false })
+  @ApiQuery({ name: 'createdBy', required: false })
+  @ApiQuery({ name: 'q', required: false, description: 'name contains (case-insensitive)' })
+  @ApiResponse({ status: 200, schema: openApiSchema(WorkflowPage) })
+  list(@Query(new ZodValidationPipe(ListWorkflowsQuery, 'query')) query: ListWorkflowsQuery) {
+    return this.workflows.list(query, '/workflows');
+  }
+
+  @Get(':workflowId')
+  @ApiOperation({ summary: 'The newest version' })
+  @ApiParam({ name: 'workflowId', format: 'uuid' })
+  @ApiResponse({ status: 200, schema: version })
+  @ApiResponse({ status: 404, ...problem })
+  async latest(@Param('workflowId', workflowIdParam) workflowId: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    return send(reply, await this.workflows.getLatest(workflowId));
+  }
+
+  @Get(':workflowId/published')
+  @ApiOperation({ summary: 'The newest published version' })
+  @ApiResponse({ status: 200, schema: version })
+  async latestPublished(@Param('workflowId', workflowIdParam) workflowId: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    return send(reply, await this.workflows.getLatestPublished(workflowId));
+  }
+
+  @Get(':workflowId/versions')
+  @ApiOperation({ summary: 'Every version, newest first (without specs)' })
+  versions(@Param('workflowId', workflowIdParam) workflowId: string) {
+    return this.workflows.listVersions(workflowId);
+  }
+
+  @Post(':workflowId/versions')
+  @ApiOperation({ summary: 'Add version N+1; If-Match (ETag of the newest version) guards against lost updates' })
+  @ApiHeader(actorHeader)
+  @ApiHeader({ name: 'If-Match', required: false })
+  @ApiBody({ schema: openApiSchema(AddVersionBody) })
+  @ApiResponse({ status: 201, schema: version })
+  @ApiResponse({ status: 409, ...problem })
+  @ApiResponse({ status: 412, ...problem })
+  async addVersion(
+    @Param('workflowId', workflowIdParam) workflowId: string,
+    @Body(new ZodValidationPipe(AddVersionBody)) body: AddVersionBody,
+    @Actor() actor: string,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return send(reply, await this.workflows.addVersion(workflowId, body, actor, ifMatch), true);
+  }
+
+  @Get(':workflowId/versions/:version')
+  @ApiOperation({ summary: 'One version' })
+  @ApiResponse({ status: 200, schema: version })
+  async version(@Param('workflowId', workflowIdParam) workflowId: string, @Param('version', versionParam) versionNumber: number, @Res({ passthrough: true }) reply: FastifyReply) {
+    return send(reply, await this.workflows.getVersion(workflowId, versionNumber));
+  }
+
+  @Patch(':workflowId/versions/:version')
+  @ApiOperation({ summary: 'Edit a draft (If-Match required); published versions are immutable (409)' })
+  @ApiHeader({ name: 'If-Match', required: true })
+  @ApiBody({ schema: openApiSchema(UpdateDraftBody) })
+  @ApiResponse({ status: 200, schema: version })
+  @ApiResponse({ status: 409, ...problem })
+  @ApiResponse({ status: 412, ...problem })
+  @ApiResponse({ status: 428, ...problem })
+  async updateDraft(
+    @Param('workflowId', workflowIdParam) workflowId: string,
+    @Param('version', versionParam) versionNumber: number,
+    @Body(new ZodValidationPipe(UpdateDraftBody)) body: UpdateDraftBody,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return send(reply, await this.workflows.updateDraft(workflowId, versionNumber, body, ifMatch));
+  }
+
+  @Post(':workflowId/versions/:version/publish')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Publish a version: its spec must validate (400 lists every problem with a JSON pointer)' })
+  @ApiHeader({ name: 'If-Match', required: false })
+  @ApiResponse({ status: 200, schema: version })
+  @ApiResponse({ status: 400, ...problem })
+  async publish(
+    @Param('workflowId', workflowIdParam) workflowId: string,
+    @Param('version', versionParam) versionNumber: number,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return send(reply, await this.workflows.publish(workflowId, versionNumber, ifMatch));
+  }
+
+  @Post(':workflowId/rollback')
+  @ApiOperation({ summary: "Roll back: publish an older version's spec as a new version" })
+  @ApiHeader(actorHeader)
+  @ApiBody({ schema: openApiSchema(RollbackBody) })
+  @ApiResponse({ status: 201, schema: version })
+  async rollback(
+    @Param('workflowId', workflowIdParam) workflowId: string,
+    @Body(new ZodValidationPipe(RollbackBody)) body: RollbackBody,
+    @Actor() actor: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return send(reply, await this.workflows.rollback(workflowId, body.version, actor), true);
+  }
+
+  @Get(':workflowId/diff')
+  @ApiOperation({ summary: 'What changed between two versions (JSON pointer paths)' })
+  @ApiQuery({ name: 'from', schema: { type: 'integer' } })
+  @ApiQuery({ name: 'to', schema: { type: 'integer' } })
+  @ApiResponse({ status: 200, schema: openApiSchema(WorkflowDiff) })
+  diff(@Param('workflowId', workflowIdParam) workflowId: string, @Query(new ZodValidationPipe(DiffQuery, 'query')) query: DiffQuery) {
+    return this.workflows.diff(workflowId, query.from, query.to);
+  }
+
+  @Post(':workflowId/deactivate')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Deactivate every version (nothing is deleted)' })
+  deactivate(@Param('workflowId', workflowIdParam) workflowId: string) {
+    return this.workflows.setActive(workflowId, false);
+  }
+
+  @Post(':workflowId/reactivate')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Reactivate a deactivated workflow' })
+  reactivate(@Param('workflowId', workflowIdParam) workflowId: string) {
+    return this.workflows.setActive(workflowId, true);
+  }
+}

@@ -1,0 +1,257 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
+import { type InvalidParam, ValidationProblem } from '@ussd/platform-http';
+import { type ListCursor, VersionTakenError, type WorkflowEntity, WorkflowRepository } from '@ussd/workflow-data-access';
+import { diffSpecs, type SpecError, validateWorkflowSpec, workflowSpecJsonSchema } from '@ussd/workflow-domain';
+import { ifMatchSatisfied, versionEtag } from './etag.js';
+import type { AddVersionBody, CreateWorkflowBody, ListWorkflowsQuery, UpdateDraftBody, WorkflowDiff, WorkflowPage, WorkflowVersionView } from './workflow.dto.js';
+import {
+  InvalidWorkflowSpecException,
+  PreconditionFailedException,
+  PreconditionRequiredException,
+  PublishedVersionImmutableException,
+  WorkflowNotFoundException,
+  WorkflowSpecTooLargeException,
+  WorkflowVersionConflictException,
+  WorkflowVersionNotFoundException,
+} from './workflow.exception.js';
+
+/** A version as the API shows it, with the ETag that goes into the response header. */
+export interface VersionResult {
+  readonly view: WorkflowVersionView;
+  readonly etag: string;
+}
+
+/**
+ * The registry's use cases: versions are append-only, a published version is immutable,
+ * roll-back publishes an old spec as a new version, nothing is ever deleted.
+ */
+@Injectable()
+export class WorkflowsService {
+  constructor(
+    private readonly workflows: WorkflowRepository,
+    @InjectConfig() private readonly config: PlatformConfig,
+  ) {}
+
+  jsonSchema(): object {
+    return workflowSpecJsonSchema();
+  }
+
+  validate(spec: unknown): { valid: boolean; errors: SpecError[] } {
+    this.assertSize(spec);
+    const result = validateWorkflowSpec(spec);
+    return { valid: result.valid, errors: result.valid ? [] : result.errors };
+  }
+
+  async create(body: CreateWorkflowBody, actor: string): Promise<VersionResult> {
+    this.assertSize(body.spec);
+    const entity = await this.workflows.insertNextVersion({
+      workflowId: randomUUID(),
+      name: body.name,
+      description: body.description ?? null,
+      spec: body.spec,
+      createdBy: actor,
+      tags: body.tags ?? null,
+      environment: body.environment ?? null,
+    });
+    return this.result(entity, { withSpec: true, validate: true });
+  }
+
+  async addVersion(workflowId: string, body: AddVersionBody, actor: string, ifMatch: string | undefined): Promise<VersionResult> {
+    this.assertSize(body.spec);
+    const latest = await this.requireLatest(workflowId);
+    if (!ifMatchSatisfied(ifMatch, versionEtag(latest))) {
+      throw new PreconditionFailedException(`Version ${latest.version} is no longer the newest version of workflow ${workflowId}, or has changed.`);
+    }
+    try {
+      const entity = await this.workflows.insertNextVersion(
+        {
+          workflowId,
+          name: body.name ?? latest.name,
+          description: body.description !== undefined ? body.description : latest.description,
+          spec: body.spec,
+          createdBy: actor,
+          tags: body.tags ?? latest.tags,
+          environment: body.environment !== undefined ? body.environment : latest.environment,
+        },
+        latest.version,
+      );
+      return this.result(entity, { withSpec: true, validate: true });
+    } catch (error) {
+      if (error instanceof VersionTakenError) {
+        throw new WorkflowVersionConflictException(workflowId, `Version ${latest.version + 1} was added by someone else meanwhile; read the newest version and try again.`);
+      }
+      throw error;
+    }
+  }
+
+  async getVersion(workflowId: string, version: number): Promise<VersionResult> {
+    return this.result(await this.requireVersion(workflowId, version), { withSpec: true });
+  }
+
+  async getLatest(workflowId: string): Promise<VersionResult> {
+    return this.result(await this.requireLatest(workflowId), { withSpec: true });
+  }
+
+  async getLatestPublished(workflowId: string): Promise<VersionResult> {
+    const entity = await this.workflows.findLatestPublished(workflowId);
+    if (!entity) {
+      await this.requireLatest(workflowId);
+      throw new WorkflowVersionNotFoundException(workflowId, 'published');
+    }
+    return this.result(entity, { withSpec: true });
+  }
+
+  async listVersions(workflowId: string): Promise<WorkflowVersionView[]> {
+    const versions = await this.workflows.listVersions(workflowId);
+    if (versions.length === 0) throw new WorkflowNotFoundException(workflowId);
+    return versions.map((entity) => this.view(entity, { withSpec: false }));
+  }
+
+  async updateDraft(workflowId: string, version: number, body: UpdateDraftBody, ifMatch: string | undefined): Promise<VersionResult> {
+    if (ifMatch === undefined) throw new PreconditionRequiredException('Editing a draft needs If-Match with the ETag of the version you read.');
+    if (body.spec !== undefined) this.assertSize(body.spec);
+    const current = await this.requireVersion(workflowId, version);
+    if (current.publishedAt !== null) throw new PublishedVersionImmutableException(workflowId, version);
+    if (!ifMatchSatisfied(ifMatch, versionEtag(current))) throw new PreconditionFailedException(`Version ${version} changed since you read it.`);
+    const updated = await this.workflows.updateDraft(workflowId, version, body);
+    if (!updated) throw new PublishedVersionImmutableException(workflowId, version); // published meanwhile
+    return this.result(updated, { withSpec: true, validate: true });
+  }
+
+  async publish(workflowId: string, version: number, ifMatch: string | undefined): Promise<VersionResult> {
+    const current = await this.requireVersion(workflowId, version);
+    if (!ifMatchSatisfied(ifMatch, versionEtag(current))) throw new PreconditionFailedException(`Version ${version} changed since you read it.`);
+    if (current.publishedAt !== null) return this.result(current, { withSpec: true });
+    this.assertValid(current.spec);
+    const published = (await this.workflows.publish(workflowId, version)) ?? (await this.requireVersion(workflowId, version));
+    return this.result(published, { withSpec: true });
+  }
+
+  /** Publishes an older version's spec as a new version; history is never rewritten. */
+  async rollback(workflowId: string, toVersion: number, actor: string): Promise<VersionResult> {
+    const target = await this.requireVersion(workflowId, toVersion);
+    const latest = await this.requireLatest(workflowId);
+    this.assertValid(target.spec);
+    try {
+      const entity = await this.workflows.insertNextVersion(
+        {
+          workflowId,
+          name: target.name,
+          description: target.description,
+          spec: target.spec,
+          createdBy: actor,
+          tags: target.tags,
+          environment: target.environment,
+          publish: true,
+        },
+        latest.version,
+      );
+      return this.result(entity, { withSpec: true });
+    } catch (error) {
+      if (error instanceof VersionTakenError) throw new WorkflowVersionConflictException(workflowId, 'A version was added meanwhile; try the roll-back again.');
+      throw error;
+    }
+  }
+
+  async diff(workflowId: string, from: number, to: number): Promise<WorkflowDiff> {
+    const [a, b] = await Promise.all([this.requireVersion(workflowId, from), this.requireVersion(workflowId, to)]);
+    const comparable = (e: WorkflowEntity) => ({ name: e.name, description: e.description, tags: e.tags ?? [], environment: e.environment, spec: e.spec });
+    return { workflowId, from, to, changes: diffSpecs(comparable(a), comparable(b)) };
+  }
+
+  async setActive(workflowId: string, active: boolean): Promise<{ workflowId: string; isActive: boolean; versions: number }> {
+    const versions = await this.workflows.setActive(workflowId, active);
+    if (versions === 0) throw new WorkflowNotFoundException(workflowId);
+    return { workflowId, isActive: active, versions };
+  }
+
+  async list(query: ListWorkflowsQuery, path: string): Promise<WorkflowPage> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const filter = {
+      ...(query.tags && query.tags.length > 0 ? { tags: query.tags, tagMode: query.tagMode } : {}),
+      ...(query.environment !== undefined ? { environment: query.environment } : {}),
+      ...(query.createdBy !== undefined ? { createdBy: query.createdBy } : {}),
+      ...(query.q !== undefined ? { nameContains: query.q } : {}),
+    };
+    // One extra row tells whether a next page exists without a COUNT.
+    const rows = await this.workflows.listActive(filter, query.limit + 1, after ? { after } : { offset: query.offset ?? 0 });
+    const items = rows.slice(0, query.limit);
+    const last = items.at(-1);
+    const nextCursor = rows.length > query.limit && last ? encodeCursor({ id: last.id }) : null;
+    const params = new URLSearchParams();
+    params.set('limit', String(query.limit));
+    if (query.tags?.length) params.set('tags', query.tags.join(','));
+    if (query.tags?.length) params.set('tagMode', query.tagMode);
+    if (query.environment !== undefined) params.set('environment', query.environment);
+    if (query.createdBy !== undefined) params.set('createdBy', query.createdBy);
+    if (query.q !== undefined) params.set('q', query.q);
+    if (nextCursor) params.set('cursor', nextCursor);
+    return {
+      items: items.map((entity) => this.view(entity, { withSpec: false })),
+      page: { limit: query.limit, offset: after ? null : (query.offset ?? 0), nextCursor, next: nextCursor ? `${path}?${params.toString()}` : null },
+    };
+  }
+
+  private async requireLatest(workflowId: string): Promise<WorkflowEntity> {
+    const latest = await this.workflows.findLatest(workflowId);
+    if (!latest) throw new WorkflowNotFoundException(workflowId);
+    return latest;
+  }
+
+  private async requireVersion(workflowId: string, version: number): Promise<WorkflowEntity> {
+    const entity = await this.workflows.findVersion(workflowId, version);
+    if (entity) return entity;
+    await this.requireLatest(workflowId); // 404 for the workflow when it does not exist at all
+    throw new WorkflowVersionNotFoundException(workflowId, version);
+  }
+
+  private assertSize(spec: unknown): void {
+    const bytes = Buffer.byteLength(JSON.stringify(spec) ?? '', 'utf8');
+    if (bytes > this.config.workflow.specMaxBytes) throw new WorkflowSpecTooLargeException(bytes, this.config.workflow.specMaxBytes);
+  }
+
+  private assertValid(spec: unknown): void {
+    const result = validateWorkflowSpec(spec);
+    if (result.valid) return;
+    const errors: InvalidParam[] = result.errors.map((e) => ({ pointer: `/spec${e.pointer}`, reason: `${e.code}: ${e.message}` }));
+    throw new InvalidWorkflowSpecException(errors, `The spec has ${errors.length} problem(s); fix them in a new version.`);
+  }
+
+  private result(entity: WorkflowEntity, options: { withSpec: boolean; validate?: boolean }): VersionResult {
+    return { view: this.view(entity, options), etag: versionEtag(entity) };
+  }
+
+  private view(entity: WorkflowEntity, options: { withSpec: boolean; validate?: boolean }): WorkflowVersionView {
+    const validation = options.validate ? validateWorkflowSpec(entity.spec) : undefined;
+    return {
+      id: entity.id,
+      workflowId: entity.workflowId,
+      version: entity.version,
+      status: entity.publishedAt === null ? 'draft' : 'published',
+      name: entity.name,
+      description: entity.description,
+      tags: entity.tags ?? [],
+      environment: entity.environment,
+      isActive: entity.isActive,
+      createdBy: entity.createdBy,
+      createdAt: entity.createdAt.toISOString(),
+      publishedAt: entity.publishedAt?.toISOString() ?? null,
+      ...(options.withSpec ? { spec: entity.spec as Record<string, unknown> } : {}),
+      ...(validation ? { validation: { valid: validation.valid, errors: validation.valid ? [] : validation.errors } } : {}),
+    };
+  }
+}
+
+function encodeCursor(cursor: ListCursor): string {
+  return Buffer.from(cursor.id, 'utf8').toString('base64url');
+}
+
+function decodeCursor(text: string): ListCursor {
+  const id = Buffer.from(text, 'base64url').toString('utf8');
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) {
+    throw new ValidationProblem([{ in: 'query', pointer: '/cursor', reason: 'not a cursor from a previous page' }], 'The request query is not valid.');
+  }
+  return { id };
+}
