@@ -25,4 +25,4 @@ export { ussdClaims } from './spec.claims.js';
 export type { UssdClaim } from './spec.claims.js';
 export { diffSpecs } from './spec.diff.js';
 export type { SpecDiffOperation } from './spec.diff.js';
-export { errorMatches, findRule, retryDelayMs, RETRY_DEFAULTS } from './policies.js';
+export { errorMatches, EXECUTION_ERROR_CODES, findRule, NODE_ERROR_CODES, retryDelayMs, RETRY_DEFAULTS } from './policies.js';

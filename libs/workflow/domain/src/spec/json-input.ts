@@ -51,9 +51,8 @@ export function copyJsonInput(input: unknown, errors: SpecErrorList): JsonValue 
         try {
           return Array.isArray(value) ? copyArray(value, path, depth) : copyObject(value, path, depth);
         } catch (error) {
-          // Proxies and getters can throw anything; the caller gets an error, never an exception.
-          const reason = error instanceof Error ? `: ${error.message.slice(0, 200)}` : '';
-          return fail(path, 'not-json', `reading the value failed${reason}`);
+          // A proxy can throw from any operation; the caller gets an error, never an exception.
+          return fail(path, 'not-json', `reading the value failed${describeError(error)}`);
         } finally {
           ancestors.delete(value);
         }
@@ -74,8 +73,19 @@ export function copyJsonInput(input: unknown, errors: SpecErrorList): JsonValue 
     const result: JsonValue[] = [];
     for (let index = 0; index < length && !stopped; index += 1) {
       const itemPath = `${path}/${index}`;
-      const item = index in array ? copy(array[index], itemPath, depth + 1) : fail(itemPath, 'not-json', 'a hole in an array is not JSON');
-      if (item !== undefined) result.push(item);
+      let item: unknown;
+      try {
+        if (!(index in array)) {
+          fail(itemPath, 'not-json', 'a hole in an array is not JSON');
+          continue;
+        }
+        item = array[index];
+      } catch (error) {
+        fail(itemPath, 'not-json', `reading the value failed${describeError(error)}`);
+        continue;
+      }
+      const copied = copy(item, itemPath, depth + 1);
+      if (copied !== undefined) result.push(copied);
     }
     return result;
   };
@@ -84,7 +94,7 @@ export function copyJsonInput(input: unknown, errors: SpecErrorList): JsonValue 
     const prototype: unknown = Object.getPrototypeOf(object);
     // Plain objects from any realm: their prototype is null or a root Object.prototype.
     if (prototype !== null && Object.getPrototypeOf(prototype) !== null) {
-      return fail(path, 'not-json', `a ${describe(object)} is not a plain JSON object`);
+      return fail(path, 'not-json', `a ${describeObject(object)} is not a plain JSON object`);
     }
     const result: Record<string, JsonValue> = {};
     for (const key of Object.keys(object)) {
@@ -98,8 +108,15 @@ export function copyJsonInput(input: unknown, errors: SpecErrorList): JsonValue 
         fail(keyPath, 'limit', `key longer than ${JSON_INPUT_LIMITS.maxKeyLength} characters`);
         continue;
       }
-      const item = copy((object as Record<string, unknown>)[key], keyPath, depth + 1);
-      if (item !== undefined) result[key] = item;
+      let item: unknown;
+      try {
+        item = (object as Record<string, unknown>)[key];
+      } catch (error) {
+        fail(keyPath, 'not-json', `reading the value failed${describeError(error)}`);
+        continue;
+      }
+      const copied = copy(item, keyPath, depth + 1);
+      if (copied !== undefined) result[key] = copied;
     }
     return result;
   };
@@ -108,7 +125,11 @@ export function copyJsonInput(input: unknown, errors: SpecErrorList): JsonValue 
   return failed ? undefined : value;
 }
 
-function describe(object: object): string {
+function describeError(error: unknown): string {
+  return error instanceof Error ? `: ${String(error.message).slice(0, 200)}` : '';
+}
+
+function describeObject(object: object): string {
   const tag = Object.prototype.toString.call(object).slice(8, -1);
   return tag === 'Object' ? 'class instance' : tag;
 }

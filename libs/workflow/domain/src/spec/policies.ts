@@ -41,3 +41,21 @@ export function retryDelayMs(rule: RetryRule, retry: number, random: () => numbe
       return Math.round(delay / 2 + random() * (delay / 2));
   }
 }
+
+/**
+ * Error codes the engine raises on a node, for `retry` and `catch` to match. A `fail` node
+ * raises its own code; a subworkflow node re-raises the code its child failed with.
+ */
+export const NODE_ERROR_CODES = {
+  timeout: 'node.timeout',
+  expression: 'expression.error',
+  httpNetwork: 'http.network',
+  /** Followed by the status, e.g. `http.status.503`; match a class with `http.status.5*`. */
+  httpStatus: 'http.status.',
+  invalidChoice: 'ussd.invalid_choice',
+  invalidInput: 'ussd.invalid_input',
+  subworkflowNotFound: 'subworkflow.not_found',
+} as const;
+
+/** Execution-wide limits: they end the execution (status `timeout` or `failed`) and no catch sees them. */
+export const EXECUTION_ERROR_CODES = { timeout: 'execution.timeout', maxSteps: 'execution.max_steps' } as const;
