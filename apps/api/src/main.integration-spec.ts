@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireRedis, spawnApp, type AppProcess } from '@ussd/platform-testing';
 
@@ -24,6 +28,9 @@ describe('api process', () => {
 
     const index = (await (await fetch(url)).json()) as { service: string };
     expect(index.service).toBe('ussd-flow api');
+    const openapi = (await (await fetch(`${url}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/workflows', '/workflows/{workflowId}/versions/{version}/publish', '/health/ready']));
+    expect((await fetch(`${url}/docs`)).status).toBe(200);
 
     app.child.kill('SIGTERM');
     expect(await app.exited).toBe(0);
@@ -54,5 +61,25 @@ describe('api process', () => {
       'Invalid configuration: SHUTDOWN_GRACE_MS: expected an integer from 0 to 600000, got "-5"',
     ]);
     expect(app.lines).toEqual([]);
+  });
+});
+
+describe('openapi export', () => {
+  it('writes openapi.json without any database or Redis', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ussd-openapi-'));
+    try {
+      const target = join(dir, 'openapi.json');
+      const result = spawnSync(process.execPath, [fileURLToPath(new URL('../dist/export-openapi.js', import.meta.url)), target], {
+        encoding: 'utf8',
+        env: { PATH: process.env['PATH'] ?? '', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', REDIS_URL: 'redis://127.0.0.1:1' },
+        timeout: 30_000,
+      });
+      expect(result.status).toBe(0);
+      const document = JSON.parse(readFileSync(target, 'utf8')) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+      expect(document.openapi).toMatch(/^3\./);
+      expect(Object.keys(document.paths['/workflows'] ?? {})).toEqual(expect.arrayContaining(['get', 'post']));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
