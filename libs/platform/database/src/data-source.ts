@@ -1,6 +1,8 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { PlatformConfig } from '@ussd/platform-config';
+import type { Logger } from '@ussd/platform-logging';
 import { MIGRATIONS } from './migrations/index.js';
+import { PinoTypeOrmLogger } from './typeorm-logger.js';
 
 /** Where the database came from: the embedded server or DATABASE_URL. */
 export interface DatabaseConnection {
@@ -19,6 +21,7 @@ export function dataSourceOptions(
   database: PlatformConfig['database'],
   applicationName: string,
   entities: readonly EntityClass[] = [],
+  logger?: Logger,
 ): DataSourceOptions {
   return {
     type: 'postgres',
@@ -29,7 +32,8 @@ export function dataSourceOptions(
     migrationsTransactionMode: 'each',
     synchronize: false,
     migrationsRun: false,
-    logging: ['error', 'migration'],
+    // Without a logger TypeORM prints failed queries to the console; with one, they go to pino.
+    ...(logger ? { logger: new PinoTypeOrmLogger(logger), logging: ['error', 'warn', 'migration', 'schema', 'info', 'log'] as const, maxQueryExecutionTime: 1000 } : { logging: false }),
     extra: {
       max: database.poolMax,
       idleTimeoutMillis: database.idleTimeoutMs,

@@ -2,7 +2,7 @@ import { type DynamicModule, Inject, Injectable, Module, type OnModuleInit } fro
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { PLATFORM_CONFIG, type PlatformConfig } from '@ussd/platform-config';
-import { InjectLogger, type Logger } from '@ussd/platform-logging';
+import { InjectLogger, type Logger, ROOT_LOGGER } from '@ussd/platform-logging';
 import { type DatabaseConnection, dataSourceOptions } from './data-source.js';
 import { runMigrations } from './migrations.js';
 
@@ -36,9 +36,9 @@ export class DatabaseModule {
       global: true,
       imports: [
         TypeOrmModule.forRootAsync({
-          inject: [PLATFORM_CONFIG],
-          useFactory: (config: PlatformConfig) => ({
-            ...dataSourceOptions(connection.url, config.database, config.appName),
+          inject: [PLATFORM_CONFIG, ROOT_LOGGER],
+          useFactory: (config: PlatformConfig, logger: Logger) => ({
+            ...dataSourceOptions(connection.url, config.database, config.appName, [], logger),
             autoLoadEntities: true,
             retryAttempts: 3,
             retryDelay: 1000,

@@ -11,4 +11,5 @@ export * from './database.js';
 export * from './database.module.js';
 export * from './embedded-postgres.js';
 export * from './migrations.js';
+export * from './typeorm-logger.js';
 export { MIGRATIONS } from './migrations/index.js';
