@@ -174,6 +174,8 @@ describe('validateWorkflowSpec: input that is not plain JSON', () => {
   }
   const revoked = Proxy.revocable({}, {});
   revoked.revoke();
+  const holey: unknown[] = [];
+  holey[1] = end('a');
   const cyclic: Json = spec([end('a')]);
   cyclic['self'] = cyclic;
   const deep: Json = {};
@@ -190,7 +192,7 @@ describe('validateWorkflowSpec: input that is not plain JSON', () => {
     ['a Map', { settings: new Map() }, '/settings', 'not-json'],
     ['a class instance', { nodes: [new Custom()] }, '/nodes/0', 'not-json'],
     ['a boxed number', { specVersion: Object(1) as unknown }, '/specVersion', 'not-json'],
-    ['an array hole', { nodes: [, end('a')] }, '/nodes/0', 'not-json'],
+    ['an array hole', { nodes: holey }, '/nodes/0', 'not-json'],
     ['a cycle', cyclic, '/self', 'not-json'],
     ['a getter that throws', Object.defineProperty({}, 'nodes', { enumerable: true, get: () => { throw new Error('boom'); } }), '/nodes', 'not-json'],
     ['a revoked proxy', { settings: revoked.proxy }, '/settings', 'not-json'],
