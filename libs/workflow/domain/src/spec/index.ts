@@ -1,3 +1,13 @@
+/**
+ * The workflow spec language (reference: docs/workflow-spec.md).
+ *
+ * - Types: `WorkflowSpec`, nodes, triggers, `SpecError`, `ExpressionContext`.
+ * - `validateWorkflowSpec` / `createSpecValidator`: JSON-only input, JSON Schema, then graph,
+ *   expression and node-type checks; JSON-pointer errors; never throws.
+ * - `workflowSpecJsonSchema` (draft 2020-12), `NODE_TYPES` (the open registry), `ussdClaims`,
+ *   `diffSpecs`, `compileExpression` / `parseTemplate` (JSONata, parse only), retry helpers.
+ * - Tests reuse `validSpecArbitrary` from `spec.test-helpers.ts` (not exported here).
+ */
 export * from './spec.types.js';
 export { compileExpression, parseTemplate, EXPRESSION_EVALUATION_LIMITS, EXPRESSION_MAX_LENGTH, TEMPLATE_MAX_LENGTH } from './expressions.js';
 export type { CompiledExpression, ParsedTemplate, TemplatePart } from './expressions.js';

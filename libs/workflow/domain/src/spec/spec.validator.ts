@@ -64,6 +64,8 @@ const customValidators = new WeakMap<readonly NodeTypeDefinition[], SpecValidato
  * Validates a workflow spec: JSON-only input, the JSON Schema, then the static checks (graph,
  * expressions, node types' own checks). Returns the spec as a fresh plain-JSON copy. Errors
  * carry RFC 6901 pointers; at most MAX_SPEC_ERRORS are returned. Never throws.
+ * Compiled schemas are cached per `nodeTypes` array: pass the same array every time (or keep
+ * a `createSpecValidator` result) rather than a new one per call.
  */
 export function validateWorkflowSpec<TNode extends WorkflowNodeBase = BuiltinNode>(
   input: unknown,

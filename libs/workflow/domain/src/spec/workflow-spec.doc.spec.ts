@@ -43,6 +43,18 @@ describe('docs/workflow-spec.md', () => {
     for (const spec of specs) expect(validateWorkflowSpec(spec).errors).toEqual([]);
   });
 
+  it('has a policies example that validates inside a spec', () => {
+    const [block] = jsonBlocks(markdown.split(/^## Policies/m)[1] ?? '');
+    const node = JSON.parse(block ?? 'null') as { id: string };
+    const spec = {
+      specVersion: 1,
+      settings: { executionTimeoutMs: 60_000, maxSteps: 10 },
+      triggers: [{ type: 'http', entry: node.id }],
+      nodes: [node, { id: 'show_balance', type: 'end' }, { id: 'service_down', type: 'end' }],
+    };
+    expect(validateWorkflowSpec(spec).errors).toEqual([]);
+  });
+
   it('documents every node type, static-check code and error code', () => {
     for (const { type } of NODE_TYPES) expect(markdown).toContain(`### \`${type}\``);
     for (const code of SPEC_ERROR_CODES) expect(markdown).toContain(`\`${code}\``);
