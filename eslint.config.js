@@ -35,7 +35,8 @@ export default tseslint.config(
             { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['scope:platform', 'scope:shared'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:workflow', onlyDependOnLibsWithTags: ['scope:workflow', 'scope:platform', 'scope:shared'] },
-            { sourceTag: 'scope:execution', onlyDependOnLibsWithTags: ['scope:execution', 'scope:platform', 'scope:shared'] },
+            // The engine runs workflow specs: execution may use workflow's public API (decision 0008).
+            { sourceTag: 'scope:execution', onlyDependOnLibsWithTags: ['scope:execution', 'scope:workflow', 'scope:platform', 'scope:shared'] },
             { sourceTag: 'scope:session', onlyDependOnLibsWithTags: ['scope:session', 'scope:platform', 'scope:shared'] },
             { sourceTag: 'scope:ussd', onlyDependOnLibsWithTags: ['scope:ussd', 'scope:platform', 'scope:shared'] },
             { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:platform', 'scope:shared', 'scope:workflow', 'scope:execution', 'scope:session', 'scope:ussd'] },

@@ -5,3 +5,4 @@
  * The engine, node handlers and event contracts arrive with the execution engine issue.
  */
 export * from './execution-status.js';
+export * from './execution-events.js';

@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import { envelopeProblem, type ExecutionEvent } from './execution-events.js';
+
+const base = () => ({ eventId: randomUUID(), executionId: 'exec-1', workflowId: randomUUID(), workflowVersion: 1, occurredAt: new Date().toISOString() });
+
+describe('envelopeProblem', () => {
+  it('accepts each well-formed event type', () => {
+    const now = new Date().toISOString();
+    const events: ExecutionEvent[] = [
+      { ...base(), type: 'execution.started', payload: { triggerPayload: { a: 1 }, sessionId: null, startedAt: now, deadlineAt: null } },
+      {
+        ...base(),
+        type: 'node.finished',
+        payload: { nodeExecutionId: randomUUID(), nodeId: 'n1', nodeType: 'end', status: 'completed', output: 1, error: null, durationMs: 3, executedAt: now, attempt: 0 },
+      },
+      { ...base(), type: 'execution.paused', payload: { nodeId: 'menu', waitingFor: 'input' } },
+      { ...base(), type: 'execution.resumed', payload: { nodeId: 'menu' } },
+      { ...base(), type: 'execution.finished', payload: { status: 'completed', output: null, error: null, completedAt: now, durationMs: 10 } },
+    ];
+    for (const event of events) expect([event.type, envelopeProblem(event)]).toEqual([event.type, undefined]);
+  });
+
+  it.each([
+    ['a string', 'x', 'not an object'],
+    ['no eventId', { ...base(), eventId: 'nope', type: 'execution.resumed', payload: { nodeId: 'a' } }, 'eventId must be a UUID'],
+    ['an unknown type', { ...base(), type: 'execution.exploded', payload: {} }, 'unknown type'],
+    ['a long execution id', { ...base(), executionId: 'x'.repeat(256), type: 'execution.resumed', payload: { nodeId: 'a' } }, 'executionId must be 1-255 characters'],
+    ['a negative duration', { ...base(), type: 'execution.finished', payload: { status: 'completed', completedAt: new Date().toISOString(), durationMs: -1 } }, 'payload.durationMs must be a non-negative integer'],
+    ['a running finish', { ...base(), type: 'execution.finished', payload: { status: 'running', completedAt: new Date().toISOString(), durationMs: 1 } }, 'payload.status is not a terminal status'],
+    ['a node without row id', { ...base(), type: 'node.finished', payload: { nodeId: 'a' } }, 'payload.nodeExecutionId must be a UUID'],
+  ])('refuses %s', (_name, value, reason) => {
+    expect(envelopeProblem(value)).toBe(reason);
+  });
+});
