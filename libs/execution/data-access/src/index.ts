@@ -1,0 +1,11 @@
+/**
+ * @ussd/execution-data-access: execution logs in PostgreSQL.
+ *
+ * - `ExecutionLogIngestor`: a batch of execution events -> rows, in one transaction,
+ *   idempotent and order-independent (used in-process by the api and by the log-ingester).
+ * - `ExecutionLogRepository`: the seed's execution-log queries with keyset pages.
+ * - `ExecutionLogEntity`, `NodeExecutionLogEntity`: the seed's two tables.
+ */
+export * from './execution-log.entity.js';
+export * from './execution-log.ingestor.js';
+export * from './execution-log.repository.js';
