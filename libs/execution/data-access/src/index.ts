@@ -9,3 +9,4 @@
 export * from './execution-log.entity.js';
 export * from './execution-log.ingestor.js';
 export * from './execution-log.repository.js';
+export * from './buffered-event-writer.js';
