@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { PlatformModule, type PlatformContext } from '@ussd/platform-http';
 import { WorkflowFeatureModule } from '@ussd/workflow-feature';
+import { ExecutionFeatureModule } from '@ussd/execution-feature';
 import { RootController } from './root.controller.js';
 
 export const API_DEFAULTS = { appName: 'api', port: 3000 } as const;
@@ -11,7 +12,7 @@ export class AppModule {
   static forRoot(context: PlatformContext): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(context), WorkflowFeatureModule],
+      imports: [PlatformModule.forRoot(context), WorkflowFeatureModule, ExecutionFeatureModule],
       controllers: [RootController],
     };
   }

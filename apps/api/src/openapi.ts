@@ -8,6 +8,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setDescription('Workflows for USSD and other conversational channels. Errors are application/problem+json (RFC 9457).')
     .setVersion('0.1.0')
     .addTag('workflows', 'Versioned workflow specs: drafts, publish, roll back, diff')
+    .addTag('executions', 'Every execution and every node attempt')
     .build();
   return SwaggerModule.createDocument(app, config);
 }

@@ -3,7 +3,7 @@ import { parseConfig } from '@ussd/platform-config';
 import { createDataSource, migrateDatabase } from '@ussd/platform-database';
 import { createTestDatabase, silentLogger, TcpProxy, type TestDatabase } from '@ussd/platform-testing';
 import { BufferedEventWriter, EventBufferFullError } from './buffered-event-writer.js';
-import { ExecutionEventFactory } from './execution-log.test-helpers.js';
+import { ExecutionEventFactory } from './execution-event.factory.js';
 import { ExecutionLogIngestor } from './execution-log.ingestor.js';
 
 describe('BufferedEventWriter against real PostgreSQL', () => {

@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import { parseConfig } from '@ussd/platform-config';
 import { createDataSource, migrateDatabase } from '@ussd/platform-database';
 import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
-import { ExecutionEventFactory } from './execution-log.test-helpers.js';
+import { ExecutionEventFactory } from './execution-event.factory.js';
 import { ExecutionLogIngestor } from './execution-log.ingestor.js';
 import { ExecutionLogRepository } from './execution-log.repository.js';
 

@@ -38,6 +38,11 @@ function variables(defaults: AppDefaults): Variable[] {
     variable('HEALTH_CHECK_TIMEOUT_MS', '1000', 'Upper bound of each readiness check (PostgreSQL, Redis).', integer('HEALTH_CHECK_TIMEOUT_MS', 50, 60_000)),
     variable('HTTP_BODY_LIMIT_BYTES', '1048576', 'Largest accepted request body; larger ones get 413.', integer('HTTP_BODY_LIMIT_BYTES', 1024, 104_857_600)),
     variable('WORKFLOW_SPEC_MAX_BYTES', '262144', 'Largest workflow spec accepted (serialised JSON); larger ones get 413.', integer('WORKFLOW_SPEC_MAX_BYTES', 1024, 10_485_760)),
+    variable('EXECUTION_SYNC_TIMEOUT_MS', '30000', 'Longest a sync execution request waits before answering 202 and letting the execution finish in the background.', integer('EXECUTION_SYNC_TIMEOUT_MS', 100, 600_000)),
+    variable('EXECUTION_OUTPUT_CAP_BYTES', '16384', 'Node outputs larger than this are cut in the logs (the cap is recorded).', integer('EXECUTION_OUTPUT_CAP_BYTES', 256, 10_485_760)),
+    variable('EXECUTION_EVENT_BATCH_SIZE', '500', 'Execution events written per transaction.', integer('EXECUTION_EVENT_BATCH_SIZE', 1, 10_000)),
+    variable('EXECUTION_EVENT_FLUSH_MS', '50', 'Longest an execution event waits before it is written (in-process mode).', integer('EXECUTION_EVENT_FLUSH_MS', 1, 10_000)),
+    variable('EXECUTION_EVENT_BUFFER_MAX', '100000', 'Unwritten execution events kept in memory before executions fail fast (in-process mode).', integer('EXECUTION_EVENT_BUFFER_MAX', 100, 10_000_000)),
     variable('SHUTDOWN_GRACE_MS', '10000', 'On SIGTERM, in-flight work gets this long to finish before the process gives up and exits 1.', integer('SHUTDOWN_GRACE_MS', 0, 600_000)),
     variable('SHUTDOWN_DRAIN_DELAY_MS', '0', 'On SIGTERM, readiness reports 503 this long before the server stops accepting, so load balancers stop routing first.', integer('SHUTDOWN_DRAIN_DELAY_MS', 0, 600_000)),
   ];
@@ -69,6 +74,13 @@ export interface PlatformConfig {
   readonly health: { readonly timeoutMs: number };
   readonly http: { readonly bodyLimitBytes: number };
   readonly workflow: { readonly specMaxBytes: number };
+  readonly execution: {
+    readonly syncTimeoutMs: number;
+    readonly outputCapBytes: number;
+    readonly eventBatchSize: number;
+    readonly eventFlushMs: number;
+    readonly eventBufferMax: number;
+  };
   readonly shutdown: { readonly graceMs: number; readonly drainDelayMs: number };
 }
 
@@ -122,6 +134,13 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     health: { timeoutMs: v['HEALTH_CHECK_TIMEOUT_MS'] },
     http: { bodyLimitBytes: v['HTTP_BODY_LIMIT_BYTES'] },
     workflow: { specMaxBytes: v['WORKFLOW_SPEC_MAX_BYTES'] },
+    execution: {
+      syncTimeoutMs: v['EXECUTION_SYNC_TIMEOUT_MS'],
+      outputCapBytes: v['EXECUTION_OUTPUT_CAP_BYTES'],
+      eventBatchSize: v['EXECUTION_EVENT_BATCH_SIZE'],
+      eventFlushMs: v['EXECUTION_EVENT_FLUSH_MS'],
+      eventBufferMax: v['EXECUTION_EVENT_BUFFER_MAX'],
+    },
     shutdown: { graceMs: v['SHUTDOWN_GRACE_MS'], drainDelayMs: v['SHUTDOWN_DRAIN_DELAY_MS'] },
   };
 }

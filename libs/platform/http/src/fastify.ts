@@ -1,4 +1,5 @@
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { PlatformConfig } from '@ussd/platform-config';
@@ -21,6 +22,18 @@ export function createFastifyAdapter(config: PlatformConfig, logger: Logger, isD
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
+    // Ids in paths may be 255 characters (execution ids); longer segments get 414.
+    maxParamLength: 300,
+    // Errors Fastify raises before routing (bad URL encoding, over-long path segments) are
+    // problem+json too, like everything Nest answers.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+      void reply
+        .status(status)
+        .header('content-type', 'application/problem+json; charset=utf-8')
+        .header(REQUEST_ID_HEADER, request.id)
+        .send({ type: 'about:blank', title: status === 414 ? 'URI too long' : 'Bad request', status, detail: error.message.slice(0, 200), requestId: request.id });
+    },
     genReqId: (req: IncomingMessage) => {
       const given = req.headers[REQUEST_ID_HEADER];
       return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();

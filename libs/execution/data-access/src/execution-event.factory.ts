@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ExecutionEvent, ExecutionEventEnvelope } from '@ussd/execution-domain';
 
-/** Builds the events of one execution the way the engine emits them, for tests and benchmarks. */
+/** Builds the events of one execution the way the engine emits them: for tests, benchmarks and fault drills. */
 export class ExecutionEventFactory {
   readonly executionId: string;
   private clock: number;

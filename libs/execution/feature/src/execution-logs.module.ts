@@ -1,0 +1,50 @@
+import { type BeforeApplicationShutdown, Inject, Injectable, Module } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { PLATFORM_CONFIG, type PlatformConfig } from '@ussd/platform-config';
+import { BufferedEventWriter, ExecutionLogIngestor, ExecutionLogRepository } from '@ussd/execution-data-access';
+import { InjectLogger, type Logger, ROOT_LOGGER } from '@ussd/platform-logging';
+
+/** The engine's event sink in this process. */
+export const EXECUTION_EVENT_SINK = Symbol('EXECUTION_EVENT_SINK');
+
+@Injectable()
+class FlushEventsOnShutdown implements BeforeApplicationShutdown {
+  constructor(
+    @Inject(EXECUTION_EVENT_SINK) private readonly writer: BufferedEventWriter,
+    @InjectLogger() private readonly logger: Logger,
+  ) {}
+
+  /** Before the pools close: every event emitted so far reaches the database. */
+  async beforeApplicationShutdown(): Promise<void> {
+    const pending = this.writer.pending;
+    await this.writer.close().catch((error: unknown) => this.logger.error({ err: error, pending }, 'execution events lost at shutdown'));
+  }
+}
+
+/**
+ * Execution logs in this process: the ingestor and queries over the seed's tables, and the
+ * in-process event path (a bounded buffer written in batches by the same ingestor the
+ * log-ingester uses). The Redis Streams path replaces the sink when REDIS_URL is set
+ * (log-ingester issue).
+ */
+@Module({
+  providers: [
+    { provide: ExecutionLogIngestor, inject: [getDataSourceToken()], useFactory: (dataSource: DataSource) => new ExecutionLogIngestor(dataSource) },
+    { provide: ExecutionLogRepository, inject: [getDataSourceToken()], useFactory: (dataSource: DataSource) => new ExecutionLogRepository(dataSource) },
+    {
+      provide: EXECUTION_EVENT_SINK,
+      inject: [ExecutionLogIngestor, PLATFORM_CONFIG, ROOT_LOGGER],
+      useFactory: (ingestor: ExecutionLogIngestor, config: PlatformConfig, logger: Logger) =>
+        new BufferedEventWriter(ingestor, {
+          batchSize: config.execution.eventBatchSize,
+          flushIntervalMs: config.execution.eventFlushMs,
+          maxBuffered: config.execution.eventBufferMax,
+          onError: (error, pending) => logger.warn({ err: error, pending }, 'writing execution events failed; retrying'),
+        }),
+    },
+    FlushEventsOnShutdown,
+  ],
+  exports: [ExecutionLogRepository, EXECUTION_EVENT_SINK],
+})
+export class ExecutionLogsModule {}

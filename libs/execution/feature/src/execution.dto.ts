@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { EXECUTION_STATUSES } from '@ussd/execution-domain';
+
+const isoDate = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time, e.g. 2026-01-31T12:00:00Z' }).transform((v) => new Date(v));
+
+export const ExecutionIdParam = z
+  .string()
+  .min(1)
+  .max(255, 'at most 255 characters')
+  .regex(/^[\w.:-]+$/, 'letters, digits and _ . : - only');
+
+export const ListExecutionsQuery = z
+  .strictObject({
+    workflowId: z.uuid({ error: 'must be a UUID' }).optional(),
+    status: z.enum(EXECUTION_STATUSES).optional(),
+    from: isoDate.optional(),
+    to: isoDate.optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(400).regex(/^[A-Za-z0-9_-]+$/, 'not a cursor from a previous page').optional(),
+  })
+  .refine((q) => !(q.from && q.to && q.from > q.to), { message: 'from must not be after to', path: ['from'] });
+export type ListExecutionsQuery = z.output<typeof ListExecutionsQuery>;
+
+export const ExecutionView = z.object({
+  executionId: z.string(),
+  workflowId: z.uuid(),
+  workflowVersion: z.number(),
+  status: z.string(),
+  startedAt: z.string(),
+  completedAt: z.string().nullable(),
+  durationMs: z.number().nullable(),
+  triggerPayload: z.unknown(),
+  output: z.unknown(),
+  error: z.unknown(),
+  sessionId: z.string().nullable(),
+});
+
+export const NodeResultView = z.object({
+  id: z.uuid(),
+  nodeId: z.string(),
+  nodeType: z.string(),
+  status: z.string(),
+  output: z.unknown(),
+  error: z.unknown(),
+  durationMs: z.number(),
+  executedAt: z.string(),
+  attempt: z.number(),
+});
+
+export const ExecutionDetail = ExecutionView.extend({ nodes: z.array(NodeResultView) });
+
+export const ExecutionPage = z.object({
+  items: z.array(ExecutionView),
+  page: z.object({ limit: z.number(), nextCursor: z.string().nullable(), next: z.string().nullable() }),
+});
+export type ExecutionPage = z.infer<typeof ExecutionPage>;

@@ -1,0 +1,55 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { openApiSchema, ZodValidationPipe } from '@ussd/platform-http';
+import { z } from 'zod';
+import { ExecutionDetail, ExecutionIdParam, ExecutionPage, ListExecutionsQuery } from './execution.dto.js';
+import { ExecutionQueriesService } from './execution-queries.service.js';
+
+const listQueries = () => [
+  ApiQuery({ name: 'status', required: false, enum: ['queued', 'running', 'completed', 'failed', 'timeout', 'canceled'] }),
+  ApiQuery({ name: 'from', required: false, description: 'started at or after (ISO-8601)' }),
+  ApiQuery({ name: 'to', required: false, description: 'started at or before (ISO-8601)' }),
+  ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } }),
+  ApiQuery({ name: 'cursor', required: false, description: 'page.nextCursor of the previous page' }),
+];
+
+function applyAll(decorators: MethodDecorator[]): MethodDecorator {
+  return (target, key, descriptor) => {
+    for (const decorator of decorators) decorator(target, key, descriptor);
+  };
+}
+
+@ApiTags('executions')
+@Controller()
+export class ExecutionsController {
+  constructor(private readonly queries: ExecutionQueriesService) {}
+
+  @Get('executions/:executionId')
+  @ApiOperation({ summary: 'One execution with its node attempts, ordered by executed_at' })
+  @ApiParam({ name: 'executionId' })
+  @ApiResponse({ status: 200, schema: openApiSchema(ExecutionDetail) })
+  @ApiResponse({ status: 404, description: 'application/problem+json' })
+  get(@Param('executionId', new ZodValidationPipe(ExecutionIdParam, 'path')) executionId: string) {
+    return this.queries.get(executionId);
+  }
+
+  @Get('executions')
+  @ApiOperation({ summary: 'Executions newest first, filtered; keyset pages' })
+  @ApiQuery({ name: 'workflowId', required: false })
+  @applyAll(listQueries())
+  @ApiResponse({ status: 200, schema: openApiSchema(ExecutionPage) })
+  list(@Query(new ZodValidationPipe(ListExecutionsQuery, 'query')) query: ListExecutionsQuery) {
+    return this.queries.list(query, '/executions');
+  }
+
+  @Get('workflows/:workflowId/executions')
+  @ApiOperation({ summary: "One workflow's executions newest first; keyset pages" })
+  @applyAll(listQueries())
+  @ApiResponse({ status: 200, schema: openApiSchema(ExecutionPage) })
+  listForWorkflow(
+    @Param('workflowId', new ZodValidationPipe(z.uuid({ error: 'must be a UUID' }), 'path')) workflowId: string,
+    @Query(new ZodValidationPipe(ListExecutionsQuery, 'query')) query: ListExecutionsQuery,
+  ) {
+    return this.queries.list({ ...query, workflowId }, `/workflows/${workflowId}/executions`);
+  }
+}

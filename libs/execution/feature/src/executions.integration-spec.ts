@@ -1,0 +1,86 @@
+import { Module } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { ExecutionEventFactory, ExecutionLogIngestor } from '@ussd/execution-data-access';
+import { migrateDatabase } from '@ussd/platform-database';
+import { bootstrap, PlatformModule, type RunningApp } from '@ussd/platform-http';
+import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
+import { ExecutionFeatureModule } from './execution-feature.module.js';
+import { EXECUTION_EVENT_SINK } from './execution-logs.module.js';
+import type { ExecutionEventSink } from '@ussd/execution-domain';
+
+@Module({})
+class TestRoot {}
+
+describe('execution queries over HTTP against real PostgreSQL', () => {
+  let database: TestDatabase;
+  let running: RunningApp;
+  let base: string;
+  const workflowId = randomUUID();
+  const factories = Array.from({ length: 5 }, (_, i) => new ExecutionEventFactory(workflowId, 1, undefined, Date.parse('2026-05-01T00:00:00Z') + i * 60_000));
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await migrateDatabase(database.url, silentLogger());
+    running = await bootstrap({
+      defaults: { appName: 'test', port: 0 },
+      env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, EXECUTION_EVENT_FLUSH_MS: '10' },
+      rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), ExecutionFeatureModule] }),
+      handleSignals: false,
+      exit: () => undefined,
+    });
+    base = running.url;
+    // Through the app's own in-process sink, as the engine will emit them.
+    const sink = running.app.get<ExecutionEventSink>(EXECUTION_EVENT_SINK);
+    for (const [i, f] of factories.entries()) {
+      for (const event of [f.started({ i }), f.node('a'), f.node('b', { status: 'failed', attempt: 0 }), f.node('b', { attempt: 1 }), f.finished(i === 2 ? 'failed' : 'completed')]) {
+        await sink.emit(event);
+      }
+    }
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline && (await fetch(`${base}/executions/${factories[4]!.executionId}`)).status !== 200) await new Promise((r) => setTimeout(r, 20));
+  });
+  afterAll(async () => {
+    await running?.app.close();
+    await database?.drop();
+  });
+
+  const get = async (path: string) => {
+    const response = await fetch(`${base}${path}`);
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  it('returns one execution with its node attempts ordered by executed_at', async () => {
+    const { status, body } = await get(`/executions/${factories[0]!.executionId}`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ executionId: factories[0]!.executionId, workflowId, status: 'completed', triggerPayload: { i: 0 } });
+    expect((body['nodes'] as { nodeId: string; attempt: number }[]).map((n) => `${n.nodeId}#${n.attempt}`)).toEqual(['a#0', 'b#0', 'b#1']);
+  });
+
+  it('lists executions newest first with filters, and pages with the cursor', async () => {
+    const all = await get(`/executions?workflowId=${workflowId}`);
+    expect((all.body['items'] as { executionId: string }[]).map((e) => e.executionId)).toEqual([...factories].reverse().map((f) => f.executionId));
+    const failed = await get(`/workflows/${workflowId}/executions?status=failed`);
+    expect((failed.body['items'] as { executionId: string }[]).map((e) => e.executionId)).toEqual([factories[2]!.executionId]);
+    const windowed = await get(`/executions?workflowId=${workflowId}&from=2026-05-01T00:01:00Z&to=2026-05-01T00:03:30Z`);
+    expect(windowed.body['items']).toHaveLength(3);
+    const seen: string[] = [];
+    let next: string | null = `/workflows/${workflowId}/executions?limit=2`;
+    while (next) {
+      const page = await get(next);
+      seen.push(...(page.body['items'] as { executionId: string }[]).map((e) => e.executionId));
+      next = (page.body['page'] as { next: string | null }).next;
+    }
+    expect(seen).toEqual([...factories].reverse().map((f) => f.executionId));
+  });
+
+  it('answers 404 for an unknown execution and 400 for malformed ids and queries', async () => {
+    expect((await get('/executions/no-such-execution')).status).toBe(404);
+    const long = await get(`/executions/${'x'.repeat(400)}`);
+    expect([long.status, long.body['status']]).toEqual([414, 414]); // Fastify's path-parameter limit, as problem+json
+    for (const path of ['/executions/%27%20OR%201%3D1', `/executions/${'x'.repeat(256)}`, '/executions/a%00b', '/workflows/not-a-uuid/executions', '/executions?status=done', '/executions?from=yesterday', '/executions?limit=0', '/executions?workflowId=1', '/executions?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', '/executions?cursor=%21']) {
+      const response = await get(path);
+      expect([path, response.status]).toEqual([path, 400]);
+      expect((response.body['errors'] as unknown[]).length).toBeGreaterThan(0);
+    }
+  });
+});
