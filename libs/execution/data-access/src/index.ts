@@ -10,5 +10,6 @@ export * from './execution-log.entity.js';
 export * from './execution-log.ingestor.js';
 export * from './execution-log.repository.js';
 export * from './buffered-event-writer.js';
+export * from './execution-reaper.js';
 /** Builds engine-shaped events: for tests, benchmarks and fault drills. */
 export * from './execution-event.factory.js';
