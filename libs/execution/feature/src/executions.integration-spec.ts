@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ExecutionEventFactory, ExecutionLogIngestor } from '@ussd/execution-data-access';
+import { ExecutionEventFactory } from '@ussd/execution-data-access';
 import { migrateDatabase } from '@ussd/platform-database';
 import { bootstrap, PlatformModule, type RunningApp } from '@ussd/platform-http';
 import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
