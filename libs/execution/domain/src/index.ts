@@ -2,7 +2,9 @@
  * @ussd/execution-domain: executions and their statuses (pure TypeScript).
  *
  * - `ExecutionStatus`, `TERMINAL_STATUSES`, `canTransition`: statuses only move forward.
- * The engine, node handlers and event contracts arrive with the execution engine issue.
+ * - Event contract: `ExecutionEvent` envelopes, `ExecutionEventSink`, `envelopeProblem`.
+ * - Engine (`./engine`): `WorkflowEngine`, node handlers, continuations, clock and HTTP client.
  */
 export * from './execution-status.js';
 export * from './execution-events.js';
+export * from './engine/index.js';

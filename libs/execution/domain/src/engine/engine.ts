@@ -1,0 +1,307 @@
+import { randomUUID } from 'node:crypto';
+import { NODE_ERROR_CODES, type JsonValue, type WorkflowNodeBase } from '@ussd/workflow-domain';
+import type { ExecutionErrorInfo } from '../execution-events.js';
+import { systemClock, type Clock } from './clock.js';
+import { continuationProblem, type Continuation } from './continuation.js';
+import type { EngineOptions, EngineResult, PinnedWorkflow, ResumeInput, SessionInfo, StartRequest, SubworkflowResolver } from './engine.types.js';
+import { EventRecorder } from './event-recorder.js';
+import { ExecutionRun, type EngineServices, type RunState } from './execution-run.js';
+import { createHttpClient } from './http-client.js';
+import { isRecord, toJsonOrNull } from './json.js';
+import type { SubworkflowRunner } from './node-handler.js';
+import { NodeHandlerRegistry } from './node-handler-registry.js';
+import { ENGINE_ERROR_CODES, errorMessage } from './node-error.js';
+import { capValue, DEFAULT_OUTPUT_CAP_BYTES } from './output-cap.js';
+import { entryFor, prepareSpec } from './prepared-spec.js';
+
+export const ENGINE_DEFAULTS = {
+  outputCapBytes: DEFAULT_OUTPUT_CAP_BYTES,
+  maxInlineDelayMs: 1_000,
+  maxSubworkflowDepth: 8,
+  http: { connectTimeoutMs: 5_000, maxResponseBytes: 1024 * 1024 },
+} as const;
+
+const DEFAULT_ENVIRONMENT = 'default';
+
+interface StartParams {
+  readonly executionId: string;
+  readonly workflow: PinnedWorkflow;
+  readonly trigger: { readonly type: 'http' | 'ussd' | 'subworkflow'; readonly payload: unknown };
+  readonly session: unknown;
+  readonly environment: string;
+  readonly depth: number;
+  readonly signal: AbortSignal | undefined;
+}
+
+const failed = (code: string, message: string): EngineResult => ({ status: 'failed', error: { code, message } });
+
+function readSession(value: unknown): SessionInfo | null {
+  if (value === null || value === undefined) return null;
+  const session = toJsonOrNull(value);
+  if (!isRecord(session) || !['sessionId', 'msisdn', 'serviceCode', 'input'].every((key) => typeof session[key] === 'string')) {
+    throw new Error('session must be { sessionId, msisdn, serviceCode, input }, all strings');
+  }
+  return { sessionId: session['sessionId'] as string, msisdn: session['msisdn'] as string, serviceCode: session['serviceCode'] as string, input: session['input'] as string };
+}
+
+/**
+ * Runs published workflow versions: `start` for a trigger, `resume` for a paused execution,
+ * `cancel` to end a paused one. None of them throws or rejects; every outcome is a result
+ * (docs/execution-engine.md). One instance serves any number of concurrent executions.
+ */
+export class WorkflowEngine {
+  private readonly services: EngineServices;
+  private readonly options: EngineOptions;
+  private readonly maxDepth: number;
+
+  constructor(options: EngineOptions) {
+    this.options = options;
+    this.maxDepth = options.maxSubworkflowDepth ?? ENGINE_DEFAULTS.maxSubworkflowDepth;
+    const clock: Clock = options.clock ?? systemClock;
+    this.services = {
+      clock,
+      http: options.http ?? createHttpClient(ENGINE_DEFAULTS.http),
+      handlers: options.handlers ?? NodeHandlerRegistry.withBuiltins(),
+      outputCapBytes: options.outputCapBytes ?? ENGINE_DEFAULTS.outputCapBytes,
+      maxInlineDelayMs: options.maxInlineDelayMs ?? ENGINE_DEFAULTS.maxInlineDelayMs,
+      random: options.random ?? Math.random,
+      subworkflowsFor: (parent) => this.subworkflowsFor(parent),
+    };
+  }
+
+  async start(request: StartRequest): Promise<EngineResult> {
+    try {
+      return await this.startExecution({
+        executionId: request.executionId,
+        workflow: request.workflow,
+        trigger: request.trigger,
+        session: request.session,
+        environment: request.environment ?? DEFAULT_ENVIRONMENT,
+        depth: 0,
+        signal: request.signal,
+      });
+    } catch (error) {
+      return failed(ENGINE_ERROR_CODES.internal, `engine error: ${errorMessage(error)}`);
+    }
+  }
+
+  /**
+   * Continues a paused execution on `workflow`, which must be the version the continuation
+   * names. A malformed or mismatched continuation is refused as a failed result without any
+   * event: the stored execution is untouched and still resumable with the right spec.
+   */
+  async resume(workflow: PinnedWorkflow, continuation: Continuation, input: ResumeInput, signal?: AbortSignal): Promise<EngineResult> {
+    try {
+      return await this.resumeExecution(workflow, continuation, input, signal);
+    } catch (error) {
+      return failed(ENGINE_ERROR_CODES.internal, `engine error: ${errorMessage(error)}`);
+    }
+  }
+
+  /**
+   * Ends a paused execution as `canceled` (the subscriber hung up, an operator stopped it):
+   * the waiting attempt and the execution get their finished events, paused children too.
+   */
+  async cancel(continuation: Continuation, reason = 'canceled while paused'): Promise<EngineResult> {
+    try {
+      return await this.cancelExecution(continuation, reason);
+    } catch (error) {
+      return failed(ENGINE_ERROR_CODES.internal, `engine error: ${errorMessage(error)}`);
+    }
+  }
+
+  private async startExecution(params: StartParams): Promise<EngineResult> {
+    const { workflow, environment } = params;
+    const clock = this.services.clock;
+    const startedAt = clock.now();
+    const prepared = prepareSpec(workflow.spec);
+    const timeoutMs = prepared.ok ? workflow.spec.settings.executionTimeoutMs : 0;
+    const deadline = startedAt + timeoutMs;
+
+    let problem: ExecutionErrorInfo | undefined;
+    let payload: JsonValue = null;
+    let session: SessionInfo | null = null;
+    try {
+      payload = toJsonOrNull(params.trigger.payload);
+      session = readSession(params.session);
+    } catch (error) {
+      problem = { code: ENGINE_ERROR_CODES.invalidTrigger, message: `the trigger cannot be used: ${errorMessage(error)}` };
+    }
+    const entry = prepared.ok ? entryFor(workflow.spec, params.trigger.type, session?.serviceCode, environment) : undefined;
+    if (!prepared.ok) problem = { code: ENGINE_ERROR_CODES.invalidSpec, message: prepared.problem };
+    else if (entry === undefined && problem === undefined) problem = { code: ENGINE_ERROR_CODES.invalidSpec, message: `the workflow has no ${params.trigger.type} trigger to enter by` };
+
+    const state: RunState = {
+      executionId: params.executionId,
+      workflow,
+      nodesById: prepared.ok ? prepared.nodesById : new Map(),
+      environment,
+      trigger: { type: params.trigger.type, payload },
+      session,
+      vars: { ...toVariables(prepared.ok ? workflow.spec.variables : undefined) },
+      nodes: {},
+      steps: 0,
+      startedAt,
+      deadline,
+      depth: params.depth,
+    };
+    const events = this.recorder(params.executionId, workflow);
+    const run = new ExecutionRun(this.services, state, events, params.signal);
+    return run.run(
+      () =>
+        events.emit('execution.started', {
+          triggerPayload: capValue(payload, this.services.outputCapBytes).value,
+          sessionId: session?.sessionId ?? null,
+          startedAt: new Date(startedAt).toISOString(),
+          deadlineAt: new Date(deadline).toISOString(),
+        }),
+      () => (problem !== undefined || entry === undefined ? run.finish({ status: 'failed', error: problem ?? { code: ENGINE_ERROR_CODES.invalidSpec, message: 'no entry' } }) : run.loop({ nodeId: entry, attempt: 0, retryCounts: [] })),
+    );
+  }
+
+  private async resumeExecution(workflow: PinnedWorkflow, value: unknown, input: ResumeInput, signal: AbortSignal | undefined): Promise<EngineResult> {
+    const problem = continuationProblem(value);
+    if (problem !== undefined) return failed(ENGINE_ERROR_CODES.invalidContinuation, `the continuation is not usable: ${problem}`);
+    const continuation = value as Continuation;
+    if (continuation.workflowId !== workflow.workflowId || continuation.version !== workflow.version) {
+      return failed(
+        ENGINE_ERROR_CODES.invalidContinuation,
+        `the continuation belongs to workflow ${continuation.workflowId} version ${continuation.version}, not ${workflow.workflowId} version ${workflow.version}`,
+      );
+    }
+    const wake = readWake(input);
+    if (wake === undefined) return failed(ENGINE_ERROR_CODES.invalidContinuation, "resume input must be { kind: 'input', text } or { kind: 'timer' }");
+    const prepared = prepareSpec(workflow.spec);
+    if (!prepared.ok) return failed(ENGINE_ERROR_CODES.invalidSpec, prepared.problem);
+    const node = prepared.nodesById.get(continuation.node.id);
+    if (node === undefined || node.type !== continuation.node.type || this.services.handlers.get(node.type)?.resume === undefined) {
+      return failed(ENGINE_ERROR_CODES.invalidContinuation, `the continuation waits at node '${continuation.node.id}', which cannot be resumed in this version`);
+    }
+
+    let session = continuation.session;
+    if (input.kind === 'input') session = input.session !== undefined ? readSession(input.session) : session === null ? null : { ...session, input: wake.kind === 'input' ? wake.text : '' };
+    const state = this.stateFrom(workflow, prepared.nodesById, continuation, session);
+    const events = this.recorder(continuation.executionId, workflow);
+    const run = new ExecutionRun(this.services, state, events, signal);
+    return run.run(
+      () => events.emit('execution.resumed', { nodeId: node.id }),
+      () =>
+        run.loop({
+          nodeId: node.id,
+          attempt: continuation.node.attempt,
+          retryCounts: [...continuation.node.retryCounts],
+          suspended: {
+            attemptStartedAt: Date.parse(continuation.node.attemptStartedAt),
+            timeoutAt: continuation.node.timeoutAt === null ? null : Date.parse(continuation.node.timeoutAt),
+            state: continuation.node.state,
+            wake,
+          },
+        }),
+    );
+  }
+
+  private async cancelExecution(value: unknown, reason: string): Promise<EngineResult> {
+    const problem = continuationProblem(value);
+    if (problem !== undefined) return failed(ENGINE_ERROR_CODES.invalidContinuation, `the continuation is not usable: ${problem}`);
+    const continuation = value as Continuation;
+    // The spec is not needed to record the end; the node as the continuation names it will do.
+    const workflow = { workflowId: continuation.workflowId, version: continuation.version, spec: { settings: { executionTimeoutMs: 0, maxSteps: 0 } } } as unknown as PinnedWorkflow;
+    const node = { id: continuation.node.id, type: continuation.node.type } as WorkflowNodeBase;
+    const state = this.stateFrom(workflow, new Map(), continuation, continuation.session);
+    const run = new ExecutionRun(this.services, state, this.recorder(continuation.executionId, workflow), undefined);
+    const error = { code: ENGINE_ERROR_CODES.canceled, message: reason, nodeId: node.id };
+    return run.run(
+      async () => undefined,
+      () =>
+        run.cancelSuspended(
+          node,
+          {
+            nodeId: node.id,
+            attempt: continuation.node.attempt,
+            retryCounts: [],
+            suspended: { attemptStartedAt: Date.parse(continuation.node.attemptStartedAt), timeoutAt: null, state: continuation.node.state, wake: { kind: 'timer' } },
+          },
+          error,
+        ),
+    );
+  }
+
+  private stateFrom(workflow: PinnedWorkflow, nodesById: RunState['nodesById'], continuation: Continuation, session: SessionInfo | null): RunState {
+    return {
+      executionId: continuation.executionId,
+      workflow,
+      nodesById,
+      environment: continuation.environment,
+      trigger: continuation.trigger,
+      session,
+      vars: { ...continuation.vars },
+      nodes: { ...continuation.nodes },
+      steps: continuation.steps,
+      startedAt: Date.parse(continuation.startedAt),
+      deadline: Date.parse(continuation.deadlineAt),
+      depth: continuation.depth,
+    };
+  }
+
+  private recorder(executionId: string, workflow: PinnedWorkflow): EventRecorder {
+    return new EventRecorder(this.options.sink, this.services.clock, { executionId, workflowId: workflow.workflowId, workflowVersion: workflow.version });
+  }
+
+  /** Children are executions of their own (own id, events, limits) that share the parent's session. */
+  private subworkflowsFor(parent: RunState): SubworkflowRunner {
+    return {
+      start: async (ref, input, signal) => {
+        const depth = parent.depth + 1;
+        if (depth > this.maxDepth) return failed(ENGINE_ERROR_CODES.subworkflowDepth, `subworkflows nest deeper than ${this.maxDepth} levels`);
+        const resolved = await this.resolve(ref.workflowId, ref.version);
+        if ('status' in resolved) return resolved;
+        return this.startExecution({
+          executionId: randomUUID(),
+          workflow: resolved,
+          trigger: { type: 'subworkflow', payload: input },
+          session: parent.session,
+          environment: parent.environment,
+          depth,
+          signal,
+        });
+      },
+      resume: async (continuation, wake, signal) => {
+        const problem = continuationProblem(continuation);
+        if (problem !== undefined) return failed(ENGINE_ERROR_CODES.invalidContinuation, `the child's continuation is not usable: ${problem}`);
+        const child = continuation as unknown as Continuation;
+        const resolved = await this.resolve(child.workflowId, child.version);
+        if ('status' in resolved) return resolved;
+        const input: ResumeInput = wake.kind === 'input' ? { kind: 'input', text: wake.text, ...(parent.session === null ? {} : { session: parent.session }) } : { kind: 'timer' };
+        return this.resumeExecution(resolved, child, input, signal);
+      },
+      cancel: async (continuation, reason) => {
+        await this.cancelExecution(continuation, `the parent execution ${parent.executionId} ended (${reason.code}): ${reason.message}`);
+      },
+    };
+  }
+
+  private async resolve(workflowId: string, version: number | undefined): Promise<PinnedWorkflow | EngineResult> {
+    const resolver: SubworkflowResolver | undefined = this.options.subworkflows;
+    const what = `workflow ${workflowId}${version === undefined ? '' : ` version ${version}`}`;
+    if (resolver === undefined) return failed(NODE_ERROR_CODES.subworkflowNotFound, `${what}: no subworkflow resolver is configured`);
+    let resolved: PinnedWorkflow | null;
+    try {
+      resolved = await resolver.resolvePublished(workflowId, version);
+    } catch (error) {
+      return failed(ENGINE_ERROR_CODES.subworkflowUnavailable, `${what} could not be looked up: ${errorMessage(error)}`);
+    }
+    return resolved ?? failed(NODE_ERROR_CODES.subworkflowNotFound, `${what} is not published`);
+  }
+}
+
+function readWake(input: unknown): { kind: 'input'; text: string } | { kind: 'timer' } | undefined {
+  if (!isRecord(input)) return undefined;
+  if (input['kind'] === 'timer') return { kind: 'timer' };
+  if (input['kind'] === 'input' && typeof input['text'] === 'string') return { kind: 'input', text: input['text'] };
+  return undefined;
+}
+
+function toVariables(variables: unknown): Record<string, JsonValue> {
+  const json = toJsonOrNull(variables ?? {});
+  return isRecord(json) ? (json as Record<string, JsonValue>) : {};
+}
