@@ -179,7 +179,13 @@ export class WorkflowEngine {
     }
 
     let session = continuation.session;
-    if (input.kind === 'input') session = input.session !== undefined ? readSession(input.session) : session === null ? null : { ...session, input: wake.kind === 'input' ? wake.text : '' };
+    if (wake.kind === 'input') {
+      try {
+        session = input.kind === 'input' && input.session !== undefined ? readSession(input.session) : session === null ? null : { ...session, input: wake.text };
+      } catch (error) {
+        return failed(ENGINE_ERROR_CODES.invalidContinuation, errorMessage(error));
+      }
+    }
     const state = this.stateFrom(workflow, prepared.nodesById, continuation, session);
     const events = this.recorder(continuation.executionId, workflow);
     const run = new ExecutionRun(this.services, state, events, signal);

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EXECUTION_ERROR_CODES, findRule, NODE_ERROR_CODES, retryDelayMs, type ExpressionContext, type JsonValue, type RetryRule, type WorkflowNodeBase } from '@ussd/workflow-domain';
 import type { ExecutionErrorInfo, NodeFinishedPayload } from '../execution-events.js';
-import { raceLimits } from './attempt-race.js';
 import type { Clock } from './clock.js';
 import type { Continuation } from './continuation.js';
 import type { EngineResult, PinnedWorkflow, SessionInfo } from './engine.types.js';
@@ -14,6 +13,7 @@ import type { NodeHandlerRegistry } from './node-handler-registry.js';
 import { ENGINE_ERROR_CODES, errorMessage, NodeError } from './node-error.js';
 import { setOwn, toJson } from './json.js';
 import { capValue } from './output-cap.js';
+import { RunLimits } from './run-limits.js';
 
 /** What every execution of one engine shares. */
 export interface EngineServices {
@@ -71,6 +71,7 @@ const elapsed = (from: number, to: number) => Math.min(MAX_DURATION_MS, Math.max
  */
 export class ExecutionRun {
   private finishing = false;
+  private limits: RunLimits | undefined;
 
   constructor(
     private readonly services: EngineServices,
@@ -80,6 +81,7 @@ export class ExecutionRun {
   ) {}
 
   async run(opening: () => Promise<void>, body: () => Promise<EngineResult>): Promise<EngineResult> {
+    this.limits = new RunLimits(this.services.clock, this.state.deadline, this.signal);
     try {
       await opening();
       return await body();
@@ -89,8 +91,15 @@ export class ExecutionRun {
           ? { code: ENGINE_ERROR_CODES.eventsUnavailable, message: error.message }
           : { code: ENGINE_ERROR_CODES.internal, message: `engine error: ${errorMessage(error)}` };
       if (this.finishing) return { status: 'failed', error: info };
-      return this.finish({ status: 'failed', error: info });
+      return await this.finish({ status: 'failed', error: info });
+    } finally {
+      this.limits.dispose();
     }
+  }
+
+  private get runLimits(): RunLimits {
+    if (this.limits === undefined) throw new Error('ExecutionRun used outside run()');
+    return this.limits;
   }
 
   /** Ends the execution: one `execution.finished`, whose failure turns the result into `events.unavailable`. */
@@ -138,8 +147,9 @@ export class ExecutionRun {
           });
         }
       } else {
-        if (this.signal?.aborted) return this.finish({ status: 'canceled', error: this.canceledError(node) });
-        if (this.services.clock.now() >= this.state.deadline) return this.finish({ status: 'timeout', error: this.executionTimeoutError(node) });
+        const limit = this.runLimits.passed();
+        if (limit === 'canceled') return this.finish({ status: 'canceled', error: this.canceledError(node) });
+        if (limit !== undefined) return this.finish({ status: 'timeout', error: this.executionTimeoutError(node) });
         if (this.state.steps >= settings.maxSteps) {
           return this.finish({
             status: 'failed',
@@ -197,10 +207,7 @@ export class ExecutionRun {
       const matched = counts[index] ?? 1;
       if (matched < rule.maxAttempts) {
         const delay = retryDelayMs(rule, matched, this.services.random);
-        const waited = await raceLimits(this.services.clock, (signal) => this.services.clock.sleep(delay, signal), {
-          executionDeadline: this.state.deadline,
-          cancel: this.signal,
-        });
+        const waited = await this.runLimits.race((signal) => this.services.clock.sleep(delay, signal));
         if (waited.kind === 'canceled') return { status: 'canceled', error: this.canceledError(node) };
         if (waited.kind === 'execution-timeout') return { status: 'timeout', error: this.executionTimeoutError(node) };
         return { nodeId: node.id, attempt: cursor.attempt + 1, retryCounts: counts };
@@ -221,11 +228,7 @@ export class ExecutionRun {
     timeoutAt: number | null,
     invoke: (context: NodeContext) => Promise<NodeResult>,
   ): Promise<AttemptEnd | { kind: 'suspend'; result: Extract<NodeResult, { type: 'suspend' }> }> {
-    const end = await raceLimits(this.services.clock, async (signal) => normalizeResult(await invoke(this.context(attempt, signal))), {
-      nodeDeadline: timeoutAt,
-      executionDeadline: this.state.deadline,
-      cancel: this.signal,
-    });
+    const end = await this.runLimits.race(async (signal) => normalizeResult(await invoke(this.context(attempt, signal))), timeoutAt);
     switch (end.kind) {
       case 'done':
         return end.value.type === 'suspend' ? { kind: 'suspend', result: end.value } : { kind: 'result', result: end.value };
@@ -241,11 +244,9 @@ export class ExecutionRun {
 
   /** Checked before waking a suspended attempt: the wait may have outlived a limit. */
   private expired(node: WorkflowNodeBase, attemptStartedAt: number, timeoutAt: number | null): AttemptEnd | undefined {
-    const now = this.services.clock.now();
-    if (this.signal?.aborted) return { kind: 'canceled' };
-    if (now >= this.state.deadline) return { kind: 'execution-timeout' };
-    if (timeoutAt !== null && now >= timeoutAt) return { kind: 'error', error: this.nodeTimeoutError(node, attemptStartedAt, timeoutAt) };
-    return undefined;
+    const limit = this.runLimits.passed(timeoutAt);
+    if (limit === 'node-timeout') return { kind: 'error', error: this.nodeTimeoutError(node, attemptStartedAt, timeoutAt) };
+    return limit === undefined ? undefined : { kind: limit };
   }
 
   /** Lets a suspended attempt that will never be resumed release what it holds (a paused child). */

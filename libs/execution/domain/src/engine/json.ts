@@ -25,7 +25,8 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
  * hand-made spec or a continuation could still carry: an assignment must never reach a prototype.
  */
 export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 /** JSONata's `$boolean`: what "truthy" means for `switch` cases and validation expressions. */

@@ -46,10 +46,10 @@ function build(spec: WorkflowSpec): PreparedSpec {
  * children enter like an API call (the `http` trigger), else by the first trigger.
  */
 export function entryFor(spec: WorkflowSpec, type: 'http' | 'ussd' | 'subworkflow', serviceCode: string | undefined, environment: string): string | undefined {
-  const triggers = spec.triggers;
+  const triggers = spec.triggers.filter(isRecord) as unknown as WorkflowSpec['triggers'];
   if (type === 'ussd') {
     const ussd = triggers.filter((trigger) => trigger.type === 'ussd');
-    const exact = ussd.find((trigger) => trigger.serviceCode === serviceCode && trigger.environments.includes(environment));
+    const exact = ussd.find((trigger) => trigger.serviceCode === serviceCode && Array.isArray(trigger.environments) && trigger.environments.includes(environment));
     return (exact ?? ussd.find((trigger) => trigger.serviceCode === serviceCode) ?? ussd[0])?.entry;
   }
   const http = triggers.find((trigger) => trigger.type === 'http');
