@@ -52,6 +52,23 @@ export class ExecutionLogRepository {
     return rows[0] ? toExecution(rows[0]) : null;
   }
 
+  /** Records that `executionId` retries `retryOf` (written when the retry is accepted). */
+  async recordRetry(executionId: string, retryOf: string): Promise<void> {
+    await this.dataSource.query(`INSERT INTO execution_retries (execution_id, retry_of) VALUES ($1, $2) ON CONFLICT (execution_id) DO NOTHING`, [executionId, retryOf]);
+  }
+
+  /** The execution this one retries, and the retries of this one. */
+  async retryLinks(executionId: string): Promise<{ retryOf: string | null; retries: string[] }> {
+    const rows = (await this.dataSource.query(
+      `SELECT execution_id, retry_of FROM execution_retries WHERE execution_id = $1 OR retry_of = $1 ORDER BY created_at`,
+      [executionId],
+    )) as { execution_id: string; retry_of: string }[];
+    return {
+      retryOf: rows.find((r) => r.execution_id === executionId)?.retry_of ?? null,
+      retries: rows.filter((r) => r.retry_of === executionId).map((r) => r.execution_id),
+    };
+  }
+
   async getNodeResults(executionId: string): Promise<NodeResultRow[]> {
     const rows = (await this.dataSource.query(
       `SELECT id, node_id, node_type, status, output, error, duration_ms, executed_at, attempt

@@ -3,12 +3,15 @@ import { ExecutionLogsModule } from './execution-logs.module.js';
 import { ExecutionQueriesService } from './execution-queries.service.js';
 import { ExecutionReaperScheduler } from './execution-reaper.scheduler.js';
 import { ExecutionsController } from './executions.controller.js';
+import { ExecutionRunner } from './execution-runner.service.js';
+import { ExecutionRunsController } from './execution-runs.controller.js';
+import { WorkflowDataAccessModule } from '@ussd/workflow-data-access';
 
-/** Executions over HTTP: queries today; running workflows arrives with the engine. */
+/** Executions over HTTP: run (sync/async), retry, cancel, and the logs. */
 @Module({
-  imports: [ExecutionLogsModule],
-  controllers: [ExecutionsController],
-  providers: [ExecutionQueriesService, ExecutionReaperScheduler],
-  exports: [ExecutionLogsModule],
+  imports: [ExecutionLogsModule, WorkflowDataAccessModule],
+  controllers: [ExecutionsController, ExecutionRunsController],
+  providers: [ExecutionQueriesService, ExecutionReaperScheduler, ExecutionRunner],
+  exports: [ExecutionLogsModule, ExecutionRunner],
 })
 export class ExecutionFeatureModule {}

@@ -8,15 +8,34 @@ import { InjectLogger, type Logger, ROOT_LOGGER } from '@ussd/platform-logging';
 /** The engine's event sink in this process. */
 export const EXECUTION_EVENT_SINK = Symbol('EXECUTION_EVENT_SINK');
 
+/**
+ * Work that still emits events (running executions) registers here; at shutdown it is
+ * drained first, then the buffered events are written, then the pools close.
+ */
+@Injectable()
+export class EventProducers {
+  private readonly drains: (() => Promise<void>)[] = [];
+
+  register(drain: () => Promise<void>): void {
+    this.drains.push(drain);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.allSettled(this.drains.map((drain) => drain()));
+  }
+}
+
 @Injectable()
 class FlushEventsOnShutdown implements BeforeApplicationShutdown {
   constructor(
     @Inject(EXECUTION_EVENT_SINK) private readonly writer: BufferedEventWriter,
+    private readonly producers: EventProducers,
     @InjectLogger() private readonly logger: Logger,
   ) {}
 
-  /** Before the pools close: every event emitted so far reaches the database. */
+  /** Before the pools close: running executions finish, then every event reaches the database. */
   async beforeApplicationShutdown(): Promise<void> {
+    await this.producers.drain();
     const pending = this.writer.pending;
     await this.writer.close().catch((error: unknown) => this.logger.error({ err: error, pending }, 'execution events lost at shutdown'));
   }
@@ -43,8 +62,9 @@ class FlushEventsOnShutdown implements BeforeApplicationShutdown {
           onError: (error, pending) => logger.warn({ err: error, pending }, 'writing execution events failed; retrying'),
         }),
     },
+    EventProducers,
     FlushEventsOnShutdown,
   ],
-  exports: [ExecutionLogRepository, EXECUTION_EVENT_SINK],
+  exports: [ExecutionLogRepository, EXECUTION_EVENT_SINK, EventProducers],
 })
 export class ExecutionLogsModule {}

@@ -10,9 +10,9 @@ export class ExecutionQueriesService {
   constructor(private readonly logs: ExecutionLogRepository) {}
 
   async get(executionId: string) {
-    const [execution, nodes] = await Promise.all([this.logs.getExecution(executionId), this.logs.getNodeResults(executionId)]);
+    const [execution, nodes, links] = await Promise.all([this.logs.getExecution(executionId), this.logs.getNodeResults(executionId), this.logs.retryLinks(executionId)]);
     if (!execution) throw new ExecutionNotFoundException(executionId);
-    return { ...execution, nodes };
+    return { ...execution, ...links, nodes };
   }
 
   async list(query: ListExecutionsQuery, path: string): Promise<ExecutionPage> {

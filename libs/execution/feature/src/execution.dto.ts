@@ -47,7 +47,32 @@ export const NodeResultView = z.object({
   attempt: z.number(),
 });
 
-export const ExecutionDetail = ExecutionView.extend({ nodes: z.array(NodeResultView) });
+export const ExecutionDetail = ExecutionView.extend({ retryOf: z.string().nullable(), retries: z.array(z.string()), nodes: z.array(NodeResultView) });
+
+export const RunExecutionBody = z
+  .strictObject({
+  /** The trigger payload: any JSON value (the expressions see it as `trigger`). */
+  payload: z.unknown().optional(),
+  /** sync waits (up to EXECUTION_SYNC_TIMEOUT_MS) for the outcome; async answers 202 at once. */
+  mode: z.enum(['sync', 'async']).default('sync'),
+  /** A specific published version; the newest published one when omitted. */
+  version: z.number().int().min(1).max(1_000_000).optional(),
+  })
+  // A POST without a body runs the newest published version synchronously with no payload.
+  .default({ mode: 'sync' });
+export type RunExecutionBody = z.output<typeof RunExecutionBody>;
+
+export const RunOutcome = z.object({
+  executionId: z.string(),
+  workflowId: z.uuid(),
+  workflowVersion: z.number(),
+  status: z.enum(['queued', 'running', 'completed', 'failed', 'timeout', 'canceled', 'paused']),
+  output: z.unknown().optional(),
+  error: z.unknown().optional(),
+  prompt: z.object({ kind: z.enum(['menu', 'input']), text: z.string() }).optional(),
+  retryOf: z.string().optional(),
+});
+export type RunOutcome = z.infer<typeof RunOutcome>;
 
 export const ExecutionPage = z.object({
   items: z.array(ExecutionView),

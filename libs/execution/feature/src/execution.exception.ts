@@ -11,3 +11,21 @@ export class ExecutionNotFoundException extends ProblemException {
     });
   }
 }
+
+export class ExecutionConflictException extends ProblemException {
+  constructor(executionId: string, detail: string) {
+    super({ type: 'urn:problem:execution:conflict', title: 'Execution conflict', status: 409, detail, executionId });
+  }
+}
+
+export class NotRunnableException extends ProblemException {
+  constructor(workflowId: string, detail: string) {
+    super({ type: 'urn:problem:execution:not-runnable', title: 'Workflow not runnable', status: 409, detail, workflowId });
+  }
+}
+
+export class ExecutionCapacityException extends ProblemException {
+  constructor(detail: string) {
+    super({ type: 'urn:problem:execution:capacity', title: 'Too many executions', status: 429, detail });
+  }
+}

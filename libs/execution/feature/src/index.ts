@@ -1,10 +1,12 @@
 /**
  * @ussd/execution-feature: executions over HTTP (NestJS).
  *
- * - `ExecutionFeatureModule`: GET /executions/{id} (with node attempts), GET /executions and
+ * - `ExecutionFeatureModule`: POST /workflows/{id}/executions (sync or async), retry, cancel,
+ *   GET /executions/{id} (with node attempts), GET /executions and
  *   GET /workflows/{id}/executions (the seed's query, newest first, keyset pages).
  * - `ExecutionLogsModule`: the in-process event sink (EXECUTION_EVENT_SINK) and log queries.
  */
 export * from './execution-feature.module.js';
 export * from './execution-logs.module.js';
 export * from './execution-queries.service.js';
+export * from './execution-runner.service.js';

@@ -43,6 +43,8 @@ function variables(defaults: AppDefaults): Variable[] {
     variable('EXECUTION_EVENT_BATCH_SIZE', '500', 'Execution events written per transaction.', integer('EXECUTION_EVENT_BATCH_SIZE', 1, 10_000)),
     variable('EXECUTION_EVENT_FLUSH_MS', '50', 'Longest an execution event waits before it is written (in-process mode).', integer('EXECUTION_EVENT_FLUSH_MS', 1, 10_000)),
     variable('EXECUTION_EVENT_BUFFER_MAX', '100000', 'Unwritten execution events kept in memory before executions fail fast (in-process mode).', integer('EXECUTION_EVENT_BUFFER_MAX', 100, 10_000_000)),
+    variable('EXECUTION_CONCURRENCY_PER_WORKFLOW', '50', 'Async executions of one workflow running at once in a process; more wait in the queue.', integer('EXECUTION_CONCURRENCY_PER_WORKFLOW', 1, 10_000)),
+    variable('EXECUTION_QUEUE_MAX', '10000', 'Async executions waiting in a process before new ones get 429 (in-memory queue).', integer('EXECUTION_QUEUE_MAX', 1, 1_000_000)),
     variable('EXECUTION_REAPER_INTERVAL_MS', '30000', 'How often executions stuck past their deadline are ended as timeout; 0 turns the reaper off.', integer('EXECUTION_REAPER_INTERVAL_MS', 0, 3_600_000)),
     variable('EXECUTION_REAPER_GRACE_MS', '30000', 'Time past an execution deadline before the reaper ends it (lets in-flight events land).', integer('EXECUTION_REAPER_GRACE_MS', 0, 3_600_000)),
     variable('SHUTDOWN_GRACE_MS', '10000', 'On SIGTERM, in-flight work gets this long to finish before the process gives up and exits 1.', integer('SHUTDOWN_GRACE_MS', 0, 600_000)),
@@ -82,6 +84,8 @@ export interface PlatformConfig {
     readonly eventBatchSize: number;
     readonly eventFlushMs: number;
     readonly eventBufferMax: number;
+    readonly concurrencyPerWorkflow: number;
+    readonly queueMax: number;
     readonly reaperIntervalMs: number;
     readonly reaperGraceMs: number;
   };
@@ -144,6 +148,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
       eventBatchSize: v['EXECUTION_EVENT_BATCH_SIZE'],
       eventFlushMs: v['EXECUTION_EVENT_FLUSH_MS'],
       eventBufferMax: v['EXECUTION_EVENT_BUFFER_MAX'],
+      concurrencyPerWorkflow: v['EXECUTION_CONCURRENCY_PER_WORKFLOW'],
+      queueMax: v['EXECUTION_QUEUE_MAX'],
       reaperIntervalMs: v['EXECUTION_REAPER_INTERVAL_MS'],
       reaperGraceMs: v['EXECUTION_REAPER_GRACE_MS'],
     },

@@ -41,7 +41,7 @@ describe('migrations on real PostgreSQL', () => {
     expect(applied).toEqual(MIGRATIONS.map((m) => m.name));
     expect(await runMigrations(dataSource, logger)).toEqual([]);
     expect(await migrationStatus(dataSource)).toEqual({ applied: applied, pending: [] });
-    expect(await tables(dataSource)).toEqual(['execution_logs', 'node_execution_logs', 'workflows']);
+    expect(await tables(dataSource)).toEqual(['execution_logs', 'execution_retries', 'node_execution_logs', 'workflows']);
   });
 
   it('creates the seed schema, with the composite unique key on workflows and not the single-column one', async () => {
@@ -58,6 +58,7 @@ describe('migrations on real PostgreSQL', () => {
       'idx_execution_logs_started_at',
       'idx_execution_logs_status',
       'idx_execution_logs_workflow_id',
+      'idx_execution_retries_retry_of',
       'idx_node_execution_logs_execution_id',
       'idx_node_execution_logs_node_id',
       'idx_node_execution_logs_status',

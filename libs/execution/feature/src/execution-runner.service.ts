@@ -1,0 +1,200 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import {
+  type ClosableHttpClient,
+  type Continuation,
+  createHttpClient,
+  type EngineResult,
+  type ExecutionEvent,
+  type ExecutionEventSink,
+  type PinnedWorkflow,
+  WorkflowEngine,
+} from '@ussd/execution-domain';
+import { ExecutionLogRepository } from '@ussd/execution-data-access';
+import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
+import { InjectLogger, type Logger } from '@ussd/platform-logging';
+import { type WorkflowEntity, WorkflowRepository } from '@ussd/workflow-data-access';
+import type { WorkflowSpec } from '@ussd/workflow-domain';
+import { WorkflowNotFoundException } from '@ussd/workflow-feature';
+import { InMemoryExecutionQueue } from './execution-queue.js';
+import type { RunExecutionBody, RunOutcome } from './execution.dto.js';
+import { ExecutionCapacityException, ExecutionConflictException, ExecutionNotFoundException, NotRunnableException } from './execution.exception.js';
+import { EXECUTION_EVENT_SINK, EventProducers } from './execution-logs.module.js';
+
+const MAX_PAUSED_KEPT = 10_000;
+
+export interface RunResult {
+  readonly outcome: RunOutcome;
+  /** true: not finished yet (202); false: the outcome is final or paused (200). */
+  readonly accepted: boolean;
+}
+
+/**
+ * Runs published workflow versions in this process: sync (bounded wait, then 202 while it
+ * finishes in the background) or async (the per-workflow queue), retries and cancels.
+ * Every run reports through the event sink; nothing here writes log rows itself.
+ */
+@Injectable()
+export class ExecutionRunner {
+  private readonly engine: WorkflowEngine;
+  private readonly http: ClosableHttpClient;
+  private readonly queue: InMemoryExecutionQueue;
+  private readonly inFlight = new Map<string, { controller: AbortController; workflow: PinnedWorkflow; done: Promise<EngineResult> }>();
+  /** HTTP-triggered executions waiting for input; USSD ones live in sessions (USSD issue). */
+  private readonly paused = new Map<string, { workflow: PinnedWorkflow; continuation: Continuation }>();
+
+  constructor(
+    @Inject(EXECUTION_EVENT_SINK) private readonly sink: ExecutionEventSink,
+    private readonly workflows: WorkflowRepository,
+    private readonly logs: ExecutionLogRepository,
+    @InjectConfig() private readonly config: PlatformConfig,
+    @InjectLogger() private readonly logger: Logger,
+    producers: EventProducers,
+  ) {
+    this.http = createHttpClient({ connectTimeoutMs: 5000, maxResponseBytes: 1_048_576 });
+    this.engine = new WorkflowEngine({
+      sink,
+      http: this.http,
+      outputCapBytes: config.execution.outputCapBytes,
+      subworkflows: { resolvePublished: (workflowId, version) => this.resolvePublished(workflowId, version) },
+    });
+    this.queue = new InMemoryExecutionQueue(config.execution.concurrencyPerWorkflow, config.execution.queueMax);
+    producers.register(() => this.drain());
+  }
+
+  async run(workflowId: string, body: RunExecutionBody, retryOf?: string): Promise<RunResult> {
+    const workflow = await this.requireRunnable(workflowId, body.version);
+    const executionId = randomUUID();
+    if (retryOf !== undefined) await this.logs.recordRetry(executionId, retryOf);
+    const base = { executionId, workflowId: workflow.workflowId, workflowVersion: workflow.version, ...(retryOf ? { retryOf } : {}) };
+    const payload = body.payload ?? null;
+
+    if (body.mode === 'async') {
+      const accepted = this.queue.offer({ executionId, workflowId: workflow.workflowId, run: async () => void (await this.execute(executionId, workflow, payload)) });
+      if (!accepted) throw new ExecutionCapacityException(`The execution queue is full (${this.config.execution.queueMax} waiting); try again later.`);
+      return { outcome: { ...base, status: 'queued' }, accepted: true };
+    }
+
+    const done = this.execute(executionId, workflow, payload);
+    const waited = await Promise.race([done, sleep(this.config.execution.syncTimeoutMs).then(() => undefined)]);
+    if (waited === undefined) return { outcome: { ...base, status: 'running' }, accepted: true };
+    return { outcome: { ...base, ...describe(waited) }, accepted: false };
+  }
+
+  /** A new execution with the original's payload and pinned version, linked to it. */
+  async retry(executionId: string): Promise<RunResult> {
+    const original = await this.logs.getExecution(executionId);
+    if (!original) throw new ExecutionNotFoundException(executionId);
+    return this.run(original.workflowId, { mode: 'async', payload: original.triggerPayload, version: original.workflowVersion }, executionId);
+  }
+
+  /** Cancels a queued, running or paused execution of this process. */
+  async cancel(executionId: string): Promise<RunOutcome> {
+    const queued = this.queue.remove(executionId);
+    if (queued) {
+      const execution = await this.emitCanceledBeforeStart(queued.executionId, queued.workflowId);
+      return { executionId, workflowId: execution.workflowId, workflowVersion: execution.workflowVersion, status: 'canceled' };
+    }
+    const running = this.inFlight.get(executionId);
+    if (running) {
+      running.controller.abort(new Error('canceled through the API'));
+      const result = await running.done;
+      return { executionId, workflowId: running.workflow.workflowId, workflowVersion: running.workflow.version, ...describe(result) };
+    }
+    const paused = this.paused.get(executionId);
+    if (paused) {
+      this.paused.delete(executionId);
+      const result = await this.engine.cancel(paused.continuation, 'canceled through the API');
+      return { executionId, workflowId: paused.workflow.workflowId, workflowVersion: paused.workflow.version, ...describe(result) };
+    }
+    const logged = await this.logs.getExecution(executionId);
+    if (!logged) throw new ExecutionNotFoundException(executionId);
+    throw new ExecutionConflictException(executionId, `Execution ${executionId} is ${logged.status}${['queued', 'running'].includes(logged.status) ? ' in another process' : ''}; it cannot be canceled here.`);
+  }
+
+  private execute(executionId: string, workflow: PinnedWorkflow, payload: unknown): Promise<EngineResult> {
+    const controller = new AbortController();
+    const done = this.engine
+      .start({ executionId, workflow, trigger: { type: 'http', payload }, signal: controller.signal })
+      .then((result) => {
+        if (result.status === 'paused') this.keepPaused(executionId, workflow, result.continuation);
+        return result;
+      })
+      .finally(() => this.inFlight.delete(executionId));
+    this.inFlight.set(executionId, { controller, workflow, done });
+    return done;
+  }
+
+  private keepPaused(executionId: string, workflow: PinnedWorkflow, continuation: Continuation): void {
+    if (this.paused.size >= MAX_PAUSED_KEPT) {
+      const oldest = this.paused.keys().next().value;
+      if (oldest !== undefined) this.paused.delete(oldest); // the reaper ends it at its deadline
+    }
+    this.paused.set(executionId, { workflow, continuation });
+  }
+
+  private async requireRunnable(workflowId: string, version: number | undefined): Promise<PinnedWorkflow> {
+    const entity = version === undefined ? await this.workflows.findLatestPublished(workflowId) : await this.workflows.findVersion(workflowId, version);
+    if (!entity) {
+      if (!(await this.workflows.findLatest(workflowId))) throw new WorkflowNotFoundException(workflowId);
+      throw new NotRunnableException(workflowId, version === undefined ? 'The workflow has no published version; publish one first.' : `The workflow has no version ${version}.`);
+    }
+    if (entity.publishedAt === null) throw new NotRunnableException(workflowId, `Version ${entity.version} is a draft; only published versions run.`);
+    if (!entity.isActive) throw new NotRunnableException(workflowId, 'The workflow is deactivated; reactivate it to run it.');
+    return pin(entity);
+  }
+
+  private async resolvePublished(workflowId: string, version?: number): Promise<PinnedWorkflow | null> {
+    const entity = version === undefined ? await this.workflows.findLatestPublished(workflowId) : await this.workflows.findVersion(workflowId, version);
+    return entity && entity.publishedAt !== null ? pin(entity) : null;
+  }
+
+  /** A queued execution canceled before it started still gets its log: started, then canceled. */
+  private async emitCanceledBeforeStart(executionId: string, workflowId: string): Promise<{ workflowId: string; workflowVersion: number }> {
+    const pinned = (await this.workflows.findLatestPublished(workflowId)) ?? undefined;
+    const workflowVersion = pinned?.version ?? 1;
+    const now = new Date().toISOString();
+    const envelope = { executionId, workflowId, workflowVersion, occurredAt: now };
+    const events: ExecutionEvent[] = [
+      { ...envelope, eventId: randomUUID(), type: 'execution.started', payload: { triggerPayload: null, sessionId: null, startedAt: now, deadlineAt: null } },
+      {
+        ...envelope,
+        eventId: randomUUID(),
+        type: 'execution.finished',
+        payload: { status: 'canceled', output: null, error: { code: 'execution.canceled', message: 'canceled through the API before it started' }, completedAt: now, durationMs: 0 },
+      },
+    ];
+    for (const event of events) await this.sink.emit(event);
+    return { workflowId, workflowVersion };
+  }
+
+  /** At shutdown: nothing new starts; running executions finish (bounded by SHUTDOWN_GRACE_MS). */
+  private async drain(): Promise<void> {
+    const neverStarted = await this.queue.close();
+    await Promise.allSettled([...this.inFlight.values()].map((run) => run.done));
+    for (const job of neverStarted) await this.emitCanceledBeforeStart(job.executionId, job.workflowId).catch(() => undefined);
+    if (neverStarted.length > 0) this.logger.warn({ count: neverStarted.length }, 'queued executions canceled at shutdown (in-memory queue)');
+    this.http.close();
+  }
+}
+
+function pin(entity: WorkflowEntity): PinnedWorkflow {
+  return { workflowId: entity.workflowId, version: entity.version, spec: entity.spec as WorkflowSpec };
+}
+
+function describe(result: EngineResult): Pick<RunOutcome, 'status' | 'output' | 'error' | 'prompt'> {
+  switch (result.status) {
+    case 'completed':
+      return { status: 'completed', output: result.output };
+    case 'failed':
+    case 'timeout':
+    case 'canceled':
+      return { status: result.status, error: result.error };
+    case 'paused':
+      return { status: 'paused', ...(result.prompt ? { prompt: result.prompt } : {}) };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,54 @@
+import { Body, Controller, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { JsonOnlyGuard, openApiSchema, ZodValidationPipe } from '@ussd/platform-http';
+import { ExecutionIdParam, RunExecutionBody, RunOutcome } from './execution.dto.js';
+import { ExecutionRunner, type RunResult } from './execution-runner.service.js';
+
+const problem = { description: 'application/problem+json' };
+
+function send(reply: FastifyReply, result: RunResult) {
+  void reply.header('location', `/executions/${result.outcome.executionId}`);
+  void reply.status(result.accepted ? 202 : 200);
+  return result.outcome;
+}
+
+@ApiTags('executions')
+@UseGuards(JsonOnlyGuard)
+@Controller()
+export class ExecutionRunsController {
+  constructor(private readonly runner: ExecutionRunner) {}
+
+  @Post('workflows/:workflowId/executions')
+  @ApiOperation({ summary: 'Run the newest published version (or `version`): sync waits for the outcome, async answers 202' })
+  @ApiBody({ schema: openApiSchema(RunExecutionBody) })
+  @ApiResponse({ status: 200, description: 'finished or paused (sync)', schema: openApiSchema(RunOutcome) })
+  @ApiResponse({ status: 202, description: 'accepted: queued (async) or still running past EXECUTION_SYNC_TIMEOUT_MS', schema: openApiSchema(RunOutcome) })
+  @ApiResponse({ status: 404, ...problem })
+  @ApiResponse({ status: 409, description: 'no published version, a draft, or deactivated' })
+  @ApiResponse({ status: 429, ...problem })
+  async run(
+    @Param('workflowId', new ZodValidationPipe(z.uuid({ error: 'must be a UUID' }).transform((v) => v.toLowerCase()), 'path')) workflowId: string,
+    @Body(new ZodValidationPipe(RunExecutionBody)) body: RunExecutionBody | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return send(reply, await this.runner.run(workflowId, body ?? { mode: 'sync' }));
+  }
+
+  @Post('executions/:executionId/retry')
+  @ApiOperation({ summary: 'Run again with the same payload and pinned version (async); linked to the original' })
+  @ApiResponse({ status: 202, schema: openApiSchema(RunOutcome) })
+  async retry(@Param('executionId', new ZodValidationPipe(ExecutionIdParam, 'path')) executionId: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    return send(reply, await this.runner.retry(executionId));
+  }
+
+  @Post('executions/:executionId/cancel')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Cancel a queued, running or paused execution' })
+  @ApiResponse({ status: 200, schema: openApiSchema(RunOutcome) })
+  @ApiResponse({ status: 409, description: 'already finished, or running in another process' })
+  cancel(@Param('executionId', new ZodValidationPipe(ExecutionIdParam, 'path')) executionId: string) {
+    return this.runner.cancel(executionId);
+  }
+}

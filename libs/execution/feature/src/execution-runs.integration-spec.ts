@@ -1,0 +1,223 @@
+import { Module } from '@nestjs/common';
+import { createServer, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { migrateDatabase } from '@ussd/platform-database';
+import { bootstrap, PlatformModule, type RunningApp } from '@ussd/platform-http';
+import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
+import { WorkflowFeatureModule } from '@ussd/workflow-feature';
+import { ExecutionFeatureModule } from './execution-feature.module.js';
+
+@Module({})
+class TestRoot {}
+
+/** A 5-node HTTP workflow: transform -> http.request -> switch -> transform -> end. */
+function fiveNodeSpec(serviceUrl: string, retry = false) {
+  return {
+    specVersion: 1,
+    settings: { executionTimeoutMs: 20_000, maxSteps: 50 },
+    triggers: [{ type: 'http', entry: 'prepare' }],
+    nodes: [
+      { id: 'prepare', type: 'transform', assign: { amount: 'trigger.amount * 2' }, next: 'call' },
+      {
+        id: 'call',
+        type: 'http.request',
+        method: 'POST',
+        url: `${serviceUrl}/quote`,
+        headers: { 'Content-Type': 'application/json' },
+        body: "{ 'amount': vars.amount }",
+        timeoutMs: 3000,
+        ...(retry ? { retry: [{ errors: ['http.status.5*'], maxAttempts: 3, intervalMs: 10 }] } : {}),
+        next: 'route',
+      },
+      { id: 'route', type: 'switch', cases: [{ when: 'nodes.call.body.total > 100', next: 'big' }], default: 'small' },
+      { id: 'big', type: 'transform', assign: { size: "'big'" }, next: 'done' },
+      { id: 'small', type: 'transform', assign: { size: "'small'" }, next: 'done' },
+      { id: 'done', type: 'end', output: "{ 'total': nodes.call.body.total, 'size': vars.size }" },
+    ],
+  };
+}
+
+const pausingSpec = {
+  specVersion: 1,
+  settings: { executionTimeoutMs: 60_000, maxSteps: 10 },
+  triggers: [{ type: 'http', entry: 'menu' }],
+  nodes: [
+    { id: 'menu', type: 'ussd.menu', text: 'Choose', options: [{ key: '1', label: 'Done', next: 'bye' }] },
+    { id: 'bye', type: 'ussd.end', text: 'Bye' },
+  ],
+};
+
+describe('running executions over HTTP against real PostgreSQL', () => {
+  let database: TestDatabase;
+  let running: RunningApp;
+  let base: string;
+  let service: Server;
+  let serviceUrl: string;
+  let failuresLeft = 0;
+  let delayMs = 0;
+
+  beforeAll(async () => {
+    service = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        setTimeout(() => {
+          if (failuresLeft > 0) {
+            failuresLeft -= 1;
+            res.writeHead(503).end('busy');
+            return;
+          }
+          const amount = (JSON.parse(body || '{}') as { amount?: number }).amount ?? 0;
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ total: amount + 1 }));
+        }, delayMs);
+      });
+    });
+    await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
+    const address = service.address();
+    serviceUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+
+    database = await createTestDatabase();
+    await migrateDatabase(database.url, silentLogger());
+    running = await bootstrap({
+      defaults: { appName: 'test', port: 0 },
+      env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, EXECUTION_EVENT_FLUSH_MS: '10', EXECUTION_SYNC_TIMEOUT_MS: '1500' },
+      rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), WorkflowFeatureModule, ExecutionFeatureModule] }),
+      handleSignals: false,
+      exit: () => undefined,
+    });
+    base = running.url;
+  });
+  afterAll(async () => {
+    await running?.app.close();
+    await new Promise((resolve) => service?.close(resolve));
+    await database?.drop();
+  });
+
+  async function call(method: string, path: string, body?: unknown) {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: { 'x-user-id': 'tester', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, location: response.headers.get('location'), body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+  }
+
+  async function publishedWorkflow(spec: unknown): Promise<string> {
+    const created = await call('POST', '/workflows', { name: 'runnable', spec });
+    const id = created.body['workflowId'] as string;
+    const published = await call('POST', `/workflows/${id}/versions/1/publish`);
+    expect(published.status).toBe(200);
+    return id;
+  }
+
+  async function logged(executionId: string, until: (body: Record<string, unknown>) => boolean = () => true) {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const response = await call('GET', `/executions/${executionId}`);
+      if (response.status === 200 && until(response.body)) return response.body;
+      if (Date.now() > deadline) throw new Error(`execution ${executionId} not logged as expected: ${JSON.stringify(response.body)}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  it('runs a 5-node workflow synchronously, answers its output, and logs every node within a second', async () => {
+    const workflowId = await publishedWorkflow(fiveNodeSpec(serviceUrl));
+    const started = Date.now();
+    const run = await call('POST', `/workflows/${workflowId}/executions`, { payload: { amount: 60 } });
+    expect(run.status).toBe(200);
+    expect(run.body).toMatchObject({ workflowId, workflowVersion: 1, status: 'completed', output: { total: 121, size: 'big' } });
+    expect(run.location).toBe(`/executions/${run.body['executionId']}`);
+    const log = await logged(run.body['executionId'] as string, (b) => b['status'] === 'completed' && (b['nodes'] as unknown[]).length === 5);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(log).toMatchObject({ triggerPayload: { amount: 60 }, output: { total: 121, size: 'big' } });
+    expect((log['nodes'] as { nodeId: string }[]).map((n) => n.nodeId)).toEqual(['prepare', 'call', 'route', 'big', 'done']);
+  });
+
+  it('runs asynchronously: 202 with a Location, then the outcome in the log', async () => {
+    const workflowId = await publishedWorkflow(fiveNodeSpec(serviceUrl));
+    const run = await call('POST', `/workflows/${workflowId}/executions`, { payload: { amount: 1 }, mode: 'async' });
+    expect(run.status).toBe(202);
+    expect(run.body['status']).toBe('queued');
+    const log = await logged(run.body['executionId'] as string, (b) => b['status'] === 'completed');
+    expect(log['output']).toEqual({ total: 3, size: 'small' });
+  });
+
+  it('records every attempt of a retried node, and a failed execution with its error', async () => {
+    const workflowId = await publishedWorkflow(fiveNodeSpec(serviceUrl, true));
+    failuresLeft = 2;
+    const recovered = await call('POST', `/workflows/${workflowId}/executions`, { payload: { amount: 5 } });
+    expect(recovered.body['status']).toBe('completed');
+    const log = await logged(recovered.body['executionId'] as string, (b) => (b['nodes'] as unknown[]).length === 7);
+    expect((log['nodes'] as { nodeId: string; attempt: number; status: string }[]).filter((n) => n.nodeId === 'call').map((n) => [n.attempt, n.status])).toEqual([
+      [0, 'failed'],
+      [1, 'failed'],
+      [2, 'completed'],
+    ]);
+
+    failuresLeft = 10;
+    const failed = await call('POST', `/workflows/${workflowId}/executions`, { payload: { amount: 5 } });
+    failuresLeft = 0;
+    expect(failed.body).toMatchObject({ status: 'failed', error: { code: 'http.status.503', nodeId: 'call' } });
+    expect(await logged(failed.body['executionId'] as string, (b) => b['status'] === 'failed')).toMatchObject({ error: { code: 'http.status.503' } });
+  });
+
+  it('retries an execution as a new one with the same payload and version, linked to the original', async () => {
+    const workflowId = await publishedWorkflow(fiveNodeSpec(serviceUrl));
+    const first = await call('POST', `/workflows/${workflowId}/executions`, { payload: { amount: 7 } });
+    await logged(first.body['executionId'] as string, (b) => b['status'] === 'completed');
+    const retry = await call('POST', `/executions/${first.body['executionId']}/retry`);
+    expect(retry.status).toBe(202);
+    expect(retry.body).toMatchObject({ retryOf: first.body['executionId'], workflowVersion: 1 });
+    const log = await logged(retry.body['executionId'] as string, (b) => b['status'] === 'completed');
+    expect(log).toMatchObject({ triggerPayload: { amount: 7 }, output: { total: 15, size: 'small' }, retryOf: first.body['executionId'] });
+    expect((await logged(first.body['executionId'] as string))['retries']).toEqual([retry.body['executionId']]);
+    expect((await call('POST', '/executions/no-such-execution/retry')).status).toBe(404);
+  });
+
+  it('answers 202 when a sync execution outlives EXECUTION_SYNC_TIMEOUT_MS, and cancels a running one', async () => {
+    const workflowId = await publishedWorkflow(fiveNodeSpec(serviceUrl));
+    delayMs = 2500;
+    try {
+      const slow = await call('POST', `/workflows/${workflowId}/executions`, { payload: { amount: 1 } });
+      expect(slow.status).toBe(202);
+      expect(slow.body['status']).toBe('running');
+      const canceled = await call('POST', `/executions/${slow.body['executionId']}/cancel`);
+      expect(canceled.status).toBe(200);
+      expect(canceled.body['status']).toBe('canceled');
+      expect(await logged(slow.body['executionId'] as string, (b) => b['status'] === 'canceled')).toMatchObject({ status: 'canceled' });
+      const again = await call('POST', `/executions/${slow.body['executionId']}/cancel`);
+      expect(again.status).toBe(409);
+    } finally {
+      delayMs = 0;
+    }
+  });
+
+  it('pauses at a prompt (knowingly), and cancels a paused execution', async () => {
+    const workflowId = await publishedWorkflow(pausingSpec);
+    const paused = await call('POST', `/workflows/${workflowId}/executions`);
+    expect(paused.status).toBe(200);
+    expect(paused.body).toMatchObject({ status: 'paused', prompt: { kind: 'menu' } });
+    expect((paused.body['prompt'] as { text: string }).text).toContain('1. Done');
+    const canceled = await call('POST', `/executions/${paused.body['executionId']}/cancel`);
+    expect(canceled.body['status']).toBe('canceled');
+    expect((await logged(paused.body['executionId'] as string, (b) => b['status'] === 'canceled'))['status']).toBe('canceled');
+  });
+
+  it('refuses what cannot run: unknown (404), draft-only or deactivated (409), bad input (400)', async () => {
+    expect((await call('POST', `/workflows/${randomUUID()}/executions`, {})).status).toBe(404);
+    const draft = await call('POST', '/workflows', { name: 'draft', spec: fiveNodeSpec(serviceUrl) });
+    const draftRun = await call('POST', `/workflows/${draft.body['workflowId']}/executions`, {});
+    expect(draftRun.status).toBe(409);
+    expect(draftRun.body['type']).toBe('urn:problem:execution:not-runnable');
+    const workflowId = await publishedWorkflow(fiveNodeSpec(serviceUrl));
+    expect((await call('POST', `/workflows/${workflowId}/executions`, { version: 9 })).status).toBe(409);
+    await call('POST', `/workflows/${workflowId}/deactivate`);
+    expect((await call('POST', `/workflows/${workflowId}/executions`, {})).status).toBe(409);
+    for (const body of [{ mode: 'later' }, { version: 'one' }, { payload: 1, extra: true }]) {
+      const response = await call('POST', `/workflows/${workflowId}/executions`, body);
+      expect([JSON.stringify(body), response.status]).toEqual([JSON.stringify(body), 400]);
+    }
+    expect((await call('POST', '/workflows/not-a-uuid/executions', {})).status).toBe(400);
+  });
+});
