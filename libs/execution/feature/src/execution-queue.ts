@@ -61,8 +61,9 @@ export class InMemoryExecutionQueue {
   private pump(workflowId: string): void {
     const lane = this.lanes.get(workflowId);
     if (!lane) return;
-    while (!this.closed && lane.running < this.concurrencyPerWorkflow && lane.waiting.length > 0) {
-      const job = lane.waiting.shift()!;
+    while (!this.closed && lane.running < this.concurrencyPerWorkflow) {
+      const job = lane.waiting.shift();
+      if (job === undefined) break;
       this.waitingCount -= 1;
       lane.running += 1;
       const done = job

@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// Benchmark (not a test): HTTP-triggered 5-node workflow, every row persisted.
+// Target (../shared/DESIGN.md): >= 2,000 executions/s on this 2-core machine.
+//
+//   npx nx run api:build && node tools/bench/executions.mjs [executions=5000] [concurrency=50]
+//
+// Starts the built api (embedded PostgreSQL unless DATABASE_URL is set), publishes a
+// workflow (transform -> transform -> switch -> transform -> end), drives sync executions
+// over keep-alive HTTP, then waits until every execution and node row is in PostgreSQL.
+// For scale it also measures a floor in the same run: a bare node:http handler answering
+// the same request with the same load generator.
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const total = Number(process.argv[2] ?? 5000);
+const concurrency = Number(process.argv[3] ?? 50);
+const entry = fileURLToPath(new URL('../../apps/api/dist/main.js', import.meta.url));
+const port = 3980;
+const work = mkdtempSync(join(tmpdir(), 'ussd-bench-'));
+chmodSync(work, 0o755);
+
+const spec = {
+  specVersion: 1,
+  settings: { executionTimeoutMs: 30_000, maxSteps: 20 },
+  triggers: [{ type: 'http', entry: 'a' }],
+  nodes: [
+    { id: 'a', type: 'transform', assign: { amount: 'trigger.amount * 2' }, next: 'b' },
+    { id: 'b', type: 'transform', assign: { fee: 'vars.amount / 10' }, next: 'route' },
+    { id: 'route', type: 'switch', cases: [{ when: 'vars.amount > 100', next: 'big' }], default: 'big' },
+    { id: 'big', type: 'transform', assign: { size: "'big'" }, next: 'done' },
+    { id: 'done', type: 'end', output: "{ 'amount': vars.amount, 'fee': vars.fee, 'size': vars.size }" },
+  ],
+};
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Closed-loop load: `concurrency` workers, each sending the next request when the last answers. */
+async function drive(url, body, count) {
+  const latencies = [];
+  let next = 0;
+  let failures = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        next += 1;
+        const t = performance.now();
+        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-user-id': 'bench' }, body });
+        await response.arrayBuffer();
+        if (response.status !== 200) failures += 1;
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { perSecond: Math.round(count / seconds), seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), failures };
+}
+
+async function floor() {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"completed","output":{"amount":2}}'));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${server.address().port}/`;
+  await drive(url, '{"payload":{"amount":1}}', 500);
+  const result = await drive(url, '{"payload":{"amount":1}}', total);
+  await new Promise((r) => server.close(r));
+  return result;
+}
+
+async function waitReady(deadline) {
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('api not ready');
+}
+
+const bare = await floor();
+
+const api = spawn(process.execPath, [entry], {
+  cwd: work,
+  env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', DATABASE_MIGRATE_ON_BOOT: 'true' },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+let databaseUrl = process.env.DATABASE_URL;
+api.stdout.on('data', (chunk) => {
+  for (const line of chunk.toString().split('\n')) {
+    try {
+      const parsed = JSON.parse(line);
+      if (parsed.msg === 'embedded PostgreSQL ready') databaseUrl = `postgres://postgres@127.0.0.1:${parsed.port}/postgres`;
+    } catch {
+      // not JSON
+    }
+  }
+});
+try {
+  await waitReady(Date.now() + 60_000);
+  const base = `http://127.0.0.1:${port}`;
+  const created = await (await fetch(`${base}/workflows`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-user-id': 'bench' }, body: JSON.stringify({ name: 'bench', spec }) })).json();
+  await fetch(`${base}/workflows/${created.workflowId}/versions/1/publish`, { method: 'POST', headers: { 'x-user-id': 'bench' } });
+  const url = `${base}/workflows/${created.workflowId}/executions`;
+  await drive(url, '{"payload":{"amount":60}}', 500); // warm-up (JIT, pools)
+
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const countRows = async () =>
+    (await client.query(`SELECT (SELECT COUNT(*) FROM execution_logs WHERE workflow_id = $1 AND status = 'completed')::int AS executions,
+                                (SELECT COUNT(*) FROM node_execution_logs n JOIN execution_logs e USING (execution_id) WHERE e.workflow_id = $1)::int AS nodes`, [created.workflowId])).rows[0];
+  while ((await countRows()).executions < 500) await new Promise((r) => setTimeout(r, 20));
+
+  const started = performance.now();
+  const run = await drive(url, '{"payload":{"amount":60}}', total);
+  let rows = await countRows();
+  while (rows.executions < total + 500 || rows.nodes < (total + 500) * 5) {
+    await new Promise((r) => setTimeout(r, 10));
+    rows = await countRows();
+  }
+  const persistedSeconds = (performance.now() - started) / 1000;
+  await client.end();
+
+  const persisted = Math.round(total / persistedSeconds);
+  console.log(`HTTP-triggered 5-node workflow, ${total} executions, concurrency ${concurrency}, ${process.env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : 'embedded PostgreSQL'}`);
+  console.table({
+    'bare node:http floor': { 'req/s': bare.perSecond, 'p50 ms': bare.p50.toFixed(2), 'p99 ms': bare.p99.toFixed(2), failures: bare.failures },
+    'api, sync executions': { 'req/s': run.perSecond, 'p50 ms': run.p50.toFixed(2), 'p99 ms': run.p99.toFixed(2), failures: run.failures },
+  });
+  console.log(`every row persisted: ${persisted} executions/s (${total} executions, ${total * 5} node rows in ${persistedSeconds.toFixed(2)} s)`);
+  console.log(`ratio to the floor: ${((run.perSecond / bare.perSecond) * 100).toFixed(1)}%; target >= 2,000 executions/s persisted: ${persisted >= 2000 ? 'met' : 'NOT met'}`);
+} finally {
+  api.kill('SIGTERM');
+  await new Promise((r) => api.once('exit', r));
+  rmSync(work, { recursive: true, force: true });
+}
