@@ -61,6 +61,8 @@ type Finish = { readonly status: 'completed'; readonly output: JsonValue; readon
 
 const MAX_DURATION_MS = 2_147_483_647;
 const iso = (ms: number) => new Date(ms).toISOString();
+/** ISO-8601 with microseconds (PostgreSQL keeps them), from a count of microseconds. */
+const isoMicros = (us: number) => `${new Date(Math.floor(us / 1000)).toISOString().slice(0, -1)}${String(us % 1000).padStart(3, '0')}Z`;
 const elapsed = (from: number, to: number) => Math.min(MAX_DURATION_MS, Math.max(0, Math.round(to - from)));
 
 /**
@@ -70,6 +72,17 @@ const elapsed = (from: number, to: number) => Math.min(MAX_DURATION_MS, Math.max
  * least offered) exactly one `execution.finished`.
  */
 export class ExecutionRun {
+  /**
+   * Node attempts often start within the same millisecond; logs are read in executed_at order,
+   * so each attempt gets a strictly later timestamp (microseconds are spare precision).
+   */
+  private lastExecutedAtUs = 0;
+
+  private nextExecutedAt(startedAtMs: number): string {
+    this.lastExecutedAtUs = Math.max(Math.round(startedAtMs) * 1000, this.lastExecutedAtUs + 1);
+    return isoMicros(this.lastExecutedAtUs);
+  }
+
   private finishing = false;
   private limits: RunLimits | undefined;
 
@@ -337,7 +350,7 @@ export class ExecutionRun {
       output: capped.value,
       error: error === null ? null : this.capError(error),
       durationMs: elapsed(startedAt, this.services.clock.now()),
-      executedAt: iso(startedAt),
+      executedAt: this.nextExecutedAt(startedAt),
       attempt,
       ...(capped.truncated === undefined ? {} : { outputTruncated: capped.truncated }),
     });
