@@ -69,7 +69,7 @@ describe('running executions over HTTP against real PostgreSQL', () => {
           }
           const amount = (JSON.parse(body || '{}') as { amount?: number }).amount ?? 0;
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ total: amount + 1 }));
-        }, delayMs);
+        }, delayMs).unref(); // a canceled slow request must not keep the worker alive
       });
     });
     await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
