@@ -40,6 +40,14 @@ export class BufferedEventWriter implements ExecutionEventSink {
     return this.buffer.length;
   }
 
+  /**
+   * Past half its bound the writer is falling behind: callers should refuse to start new
+   * work (503) so that the work already running can still log every event.
+   */
+  get saturated(): boolean {
+    return this.buffer.length >= this.options.maxBuffered / 2;
+  }
+
   emit(event: ExecutionEvent): void {
     if (this.closed) throw new Error('event writer is closed');
     if (this.buffer.length >= this.options.maxBuffered) throw new EventBufferFullError(this.options.maxBuffered);

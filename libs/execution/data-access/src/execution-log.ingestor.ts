@@ -25,64 +25,50 @@ export class ExecutionLogIngestor {
   async ingest(batch: readonly ExecutionEvent[]): Promise<IngestResult> {
     const events = dedupe(batch);
     if (events.length === 0) return { events: 0, executionsTouched: 0, nodeRowsInserted: 0 };
+    const executions = mergePerExecution(events);
     return this.dataSource.transaction(async (manager) => {
-      await this.placeholders(manager, events);
-      await this.starts(manager, events.filter(isType('execution.started')));
-      await this.finishes(manager, events.filter(isType('execution.finished')));
+      await this.upsertExecutions(manager, executions);
       const nodeRowsInserted = await this.nodes(manager, events.filter(isType('node.finished')));
-      return { events: events.length, executionsTouched: new Set(events.map((e) => e.executionId)).size, nodeRowsInserted };
+      return { events: events.length, executionsTouched: executions.length, nodeRowsInserted };
     });
   }
 
-  /** Every execution the batch mentions exists afterwards (status running until told otherwise). */
-  private async placeholders(manager: EntityManager, events: readonly ExecutionEvent[]): Promise<void> {
-    const first = new Map<string, ExecutionEvent>();
-    for (const event of events) {
-      const seen = first.get(event.executionId);
-      if (!seen || event.occurredAt < seen.occurredAt) first.set(event.executionId, event);
-    }
-    const rows = [...first.values()].sort(byExecutionId);
+  /**
+   * One statement, one row write per execution per batch: what the batch knows of an execution
+   * (its start, its finish, or only that it exists) is folded into one record first. A start's
+   * fields always win; a terminal status already stored is never replaced; an execution the
+   * batch neither starts nor finishes is only created if missing. One statement over rows
+   * sorted by id also means one lock order, so concurrent ingesters cannot deadlock.
+   */
+  private async upsertExecutions(manager: EntityManager, rows: readonly MergedExecution[]): Promise<void> {
+    const fromInput = (column: string) => `(SELECT i.${column} FROM input i WHERE i.execution_id = EXCLUDED.execution_id)`;
+    const keep = (column: string) => `CASE WHEN execution_logs.status IN ${TERMINAL} THEN execution_logs.${column} ELSE EXCLUDED.${column} END`;
+    const started = (column: string) => `CASE WHEN ${fromInput('has_start')} THEN EXCLUDED.${column} ELSE execution_logs.${column} END`;
     await manager.query(
-      `INSERT INTO execution_logs (execution_id, workflow_id, workflow_version, status, started_at)
-       SELECT * FROM UNNEST($1::varchar[], $2::uuid[], $3::int[], $4::varchar[], $5::timestamptz[])
-       ON CONFLICT (execution_id) DO NOTHING`,
-      [rows.map((e) => e.executionId), rows.map((e) => e.workflowId), rows.map((e) => e.workflowVersion), rows.map(() => 'running'), rows.map((e) => e.occurredAt)],
-    );
-  }
-
-  /** The start event carries the real start time, the trigger payload and the session. */
-  private async starts(manager: EntityManager, events: readonly ExecutionEventEnvelope<'execution.started'>[]): Promise<void> {
-    if (events.length === 0) return;
-    const rows = latestPerExecution(events);
-    await manager.query(
-      `UPDATE execution_logs AS e SET
-         started_at = s.started_at,
-         trigger_payload = s.trigger_payload,
-         session_id = s.session_id,
-         status = CASE WHEN e.status = 'queued' THEN 'running' ELSE e.status END
-       FROM UNNEST($1::varchar[], $2::timestamptz[], $3::jsonb[], $4::varchar[]) AS s(execution_id, started_at, trigger_payload, session_id)
-       WHERE e.execution_id = s.execution_id`,
-      [rows.map((e) => e.executionId), rows.map((e) => e.payload.startedAt), rows.map((e) => json(e.payload.triggerPayload)), rows.map((e) => e.payload.sessionId)],
-    );
-  }
-
-  /** A terminal status is final: only the first finish (in commit order) is kept. */
-  private async finishes(manager: EntityManager, events: readonly ExecutionEventEnvelope<'execution.finished'>[]): Promise<void> {
-    if (events.length === 0) return;
-    const rows = latestPerExecution(events);
-    await manager.query(
-      `UPDATE execution_logs AS e SET
-         status = f.status, completed_at = f.completed_at, duration_ms = f.duration_ms, output = f.output, error = f.error
-       FROM UNNEST($1::varchar[], $2::varchar[], $3::timestamptz[], $4::int[], $5::jsonb[], $6::jsonb[])
-            AS f(execution_id, status, completed_at, duration_ms, output, error)
-       WHERE e.execution_id = f.execution_id AND e.status NOT IN ${TERMINAL}`,
+      `WITH input AS (
+         SELECT * FROM UNNEST($1::varchar[], $2::uuid[], $3::int[], $4::varchar[], $5::timestamptz[], $6::timestamptz[], $7::int[], $8::jsonb[], $9::jsonb[], $10::jsonb[], $11::varchar[], $12::boolean[])
+           AS i(execution_id, workflow_id, workflow_version, status, started_at, completed_at, duration_ms, trigger_payload, output, error, session_id, has_start)
+       )
+       INSERT INTO execution_logs (execution_id, workflow_id, workflow_version, status, started_at, completed_at, duration_ms, trigger_payload, output, error, session_id)
+       SELECT execution_id, workflow_id, workflow_version, status, started_at, completed_at, duration_ms, trigger_payload, output, error, session_id FROM input
+       ON CONFLICT (execution_id) DO UPDATE SET
+         started_at = ${started('started_at')}, trigger_payload = ${started('trigger_payload')}, session_id = ${started('session_id')},
+         status = ${keep('status')}, completed_at = ${keep('completed_at')}, duration_ms = ${keep('duration_ms')},
+         output = ${keep('output')}, error = ${keep('error')}
+       WHERE ${fromInput('has_start')} OR (execution_logs.status NOT IN ${TERMINAL} AND EXCLUDED.status IN ${TERMINAL})`,
       [
-        rows.map((e) => e.executionId),
-        rows.map((e) => e.payload.status),
-        rows.map((e) => e.payload.completedAt),
-        rows.map((e) => Math.min(e.payload.durationMs, 2_147_483_647)),
-        rows.map((e) => json(e.payload.output)),
-        rows.map((e) => json(e.payload.error)),
+        rows.map((r) => r.executionId),
+        rows.map((r) => r.workflowId),
+        rows.map((r) => r.workflowVersion),
+        rows.map((r) => r.status),
+        rows.map((r) => r.startedAt),
+        rows.map((r) => r.completedAt),
+        rows.map((r) => r.durationMs),
+        rows.map((r) => r.triggerPayload),
+        rows.map((r) => r.output),
+        rows.map((r) => r.error),
+        rows.map((r) => r.sessionId),
+        rows.map((r) => r.hasStart),
       ],
     );
   }
@@ -127,14 +113,59 @@ function byExecutionId(a: { executionId: string }, b: { executionId: string }): 
   return a.executionId < b.executionId ? -1 : a.executionId > b.executionId ? 1 : 0;
 }
 
-/** One row per execution (UPDATE … FROM must not match a row twice); the latest event wins. */
-function latestPerExecution<E extends ExecutionEvent>(events: readonly E[]): E[] {
-  const latest = new Map<string, E>();
+interface MergedExecution {
+  readonly executionId: string;
+  readonly workflowId: string;
+  readonly workflowVersion: number;
+  hasStart: boolean;
+  status: string;
+  startedAt: string;
+  completedAt: string | null;
+  durationMs: number | null;
+  triggerPayload: string | null;
+  output: string | null;
+  error: string | null;
+  sessionId: string | null;
+}
+
+/** Folds a batch into one record per execution, sorted by execution id (lock order). */
+function mergePerExecution(events: readonly ExecutionEvent[]): MergedExecution[] {
+  const merged = new Map<string, MergedExecution>();
   for (const event of events) {
-    const seen = latest.get(event.executionId);
-    if (!seen || event.occurredAt >= seen.occurredAt) latest.set(event.executionId, event);
+    let row = merged.get(event.executionId);
+    if (!row) {
+      row = {
+        executionId: event.executionId,
+        workflowId: event.workflowId,
+        workflowVersion: event.workflowVersion,
+        hasStart: false,
+        status: 'running',
+        startedAt: event.occurredAt,
+        completedAt: null,
+        durationMs: null,
+        triggerPayload: null,
+        output: null,
+        error: null,
+        sessionId: null,
+      };
+      merged.set(event.executionId, row);
+    }
+    if (!row.hasStart && event.occurredAt < row.startedAt) row.startedAt = event.occurredAt;
+    if (event.type === 'execution.started') {
+      row.hasStart = true;
+      row.startedAt = event.payload.startedAt;
+      row.triggerPayload = json(event.payload.triggerPayload);
+      row.sessionId = event.payload.sessionId;
+    } else if (event.type === 'execution.finished' && row.completedAt === null) {
+      // The first finish in the batch wins, as the first committed finish wins across batches.
+      row.status = event.payload.status;
+      row.completedAt = event.payload.completedAt;
+      row.durationMs = Math.min(event.payload.durationMs, 2_147_483_647);
+      row.output = json(event.payload.output);
+      row.error = json(event.payload.error);
+    }
   }
-  return [...latest.values()].sort(byExecutionId);
+  return [...merged.values()].sort(byExecutionId);
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   type PinnedWorkflow,
   WorkflowEngine,
 } from '@ussd/execution-domain';
-import { ExecutionLogRepository } from '@ussd/execution-data-access';
+import { BufferedEventWriter, ExecutionLogRepository } from '@ussd/execution-data-access';
 import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
 import { InjectLogger, type Logger } from '@ussd/platform-logging';
 import { type WorkflowEntity, WorkflowRepository } from '@ussd/workflow-data-access';
@@ -18,10 +18,13 @@ import type { WorkflowSpec } from '@ussd/workflow-domain';
 import { WorkflowNotFoundException } from '@ussd/workflow-feature';
 import { InMemoryExecutionQueue } from './execution-queue.js';
 import type { RunExecutionBody, RunOutcome } from './execution.dto.js';
-import { ExecutionCapacityException, ExecutionConflictException, ExecutionNotFoundException, NotRunnableException } from './execution.exception.js';
+import { EventBacklogException, ExecutionCapacityException, ExecutionConflictException, ExecutionNotFoundException, NotRunnableException } from './execution.exception.js';
 import { EXECUTION_EVENT_SINK, EventProducers } from './execution-logs.module.js';
 
 const MAX_PAUSED_KEPT = 10_000;
+/** How long another replica's publish or deactivation may go unseen here. */
+const RUNNABLE_CACHE_MS = 1000;
+const RUNNABLE_CACHE_MAX = 10_000;
 
 export interface RunResult {
   readonly outcome: RunOutcome;
@@ -42,6 +45,8 @@ export class ExecutionRunner {
   private readonly inFlight = new Map<string, { controller: AbortController; workflow: PinnedWorkflow; done: Promise<EngineResult> }>();
   /** HTTP-triggered executions waiting for input; USSD ones live in sessions (USSD issue). */
   private readonly paused = new Map<string, { workflow: PinnedWorkflow; continuation: Continuation }>();
+  /** The hot path's only read: which version runs. Published specs never change; the pointer may. */
+  private readonly runnable = new Map<string, { workflow: PinnedWorkflow; expiresAt: number }>();
 
   constructor(
     @Inject(EXECUTION_EVENT_SINK) private readonly sink: ExecutionEventSink,
@@ -60,9 +65,13 @@ export class ExecutionRunner {
     });
     this.queue = new InMemoryExecutionQueue(config.execution.concurrencyPerWorkflow, config.execution.queueMax);
     producers.register(() => this.drain());
+    workflows.onChange((workflowId) => {
+      for (const key of this.runnable.keys()) if (key.startsWith(`${workflowId}@`)) this.runnable.delete(key);
+    });
   }
 
   async run(workflowId: string, body: RunExecutionBody, retryOf?: string): Promise<RunResult> {
+    if (this.sink instanceof BufferedEventWriter && this.sink.saturated) throw new EventBacklogException(this.sink.pending);
     const workflow = await this.requireRunnable(workflowId, body.version);
     const executionId = randomUUID();
     if (retryOf !== undefined) await this.logs.recordRetry(executionId, retryOf);
@@ -134,6 +143,16 @@ export class ExecutionRunner {
   }
 
   private async requireRunnable(workflowId: string, version: number | undefined): Promise<PinnedWorkflow> {
+    const key = `${workflowId}@${version ?? 'latest'}`;
+    const cached = this.runnable.get(key);
+    if (cached && cached.expiresAt > Date.now()) return cached.workflow;
+    const workflow = await this.loadRunnable(workflowId, version);
+    if (this.runnable.size >= RUNNABLE_CACHE_MAX) this.runnable.clear();
+    this.runnable.set(key, { workflow, expiresAt: Date.now() + RUNNABLE_CACHE_MS });
+    return workflow;
+  }
+
+  private async loadRunnable(workflowId: string, version: number | undefined): Promise<PinnedWorkflow> {
     const entity = version === undefined ? await this.workflows.findLatestPublished(workflowId) : await this.workflows.findVersion(workflowId, version);
     if (!entity) {
       if (!(await this.workflows.findLatest(workflowId))) throw new WorkflowNotFoundException(workflowId);

@@ -29,3 +29,15 @@ export class ExecutionCapacityException extends ProblemException {
     super({ type: 'urn:problem:execution:capacity', title: 'Too many executions', status: 429, detail });
   }
 }
+
+export class EventBacklogException extends ProblemException {
+  constructor(pending: number) {
+    super({
+      type: 'urn:problem:execution:log-backlog',
+      title: 'Execution logs are falling behind',
+      status: 503,
+      detail: `${pending} execution events are waiting to be written; new executions are refused until the backlog drains, so that no execution runs without its log. Retry shortly.`,
+      retryAfterSeconds: 1,
+    });
+  }
+}

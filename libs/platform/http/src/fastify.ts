@@ -23,7 +23,7 @@ export function createFastifyAdapter(config: PlatformConfig, logger: Logger, isD
     forceCloseConnections: 'idle',
     requestIdHeader: false,
     // Ids in paths may be 255 characters (execution ids); longer segments get 414.
-    maxParamLength: 300,
+    routerOptions: { maxParamLength: 300 },
     // Errors Fastify raises before routing (bad URL encoding, over-long path segments) are
     // problem+json too, like everything Nest answers.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {

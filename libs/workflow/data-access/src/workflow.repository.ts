@@ -63,7 +63,23 @@ function likeContains(text: string): string {
  */
 @Injectable()
 export class WorkflowRepository {
+  private readonly listeners = new Set<(workflowId: string) => void>();
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Told after this process publishes, rolls back or (de)activates a workflow, so caches of
+   * "the newest published version" in this process drop it at once (other replicas rely on
+   * their cache's short lifetime).
+   */
+  onChange(listener: (workflowId: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(workflowId: string): void {
+    for (const listener of this.listeners) listener(workflowId);
+  }
 
   private get rows() {
     return this.dataSource.getRepository(WorkflowEntity);
@@ -100,6 +116,7 @@ export class WorkflowRepository {
       )) as Record<string, unknown>[];
       const row = rows[0];
       if (!row) throw new VersionTakenError(input.workflowId, (expectedLatest ?? 0) + 1);
+      if (input.publish === true) this.changed(input.workflowId);
       return this.toEntity(row);
     } catch (error) {
       if (isUniqueViolation(error)) throw new VersionTakenError(input.workflowId, (expectedLatest ?? 0) + 1);
@@ -166,12 +183,14 @@ export class WorkflowRepository {
       `UPDATE workflows SET published_at = NOW() WHERE workflow_id = $1 AND version = $2 AND published_at IS NULL RETURNING *`,
       [workflowId, version],
     );
+    if (rows[0]) this.changed(workflowId);
     return rows[0] ? this.toEntity(rows[0]) : null;
   }
 
   /** Activates or deactivates every version of a workflow; returns how many rows it has. */
   async setActive(workflowId: string, active: boolean): Promise<number> {
     const result = await this.rows.update({ workflowId }, { isActive: active });
+    this.changed(workflowId);
     return result.affected ?? 0;
   }
 
