@@ -204,6 +204,16 @@ describe('running executions over HTTP against real PostgreSQL', () => {
     expect((await logged(paused.body['executionId'] as string, (b) => b['status'] === 'canceled'))['status']).toBe('canceled');
   });
 
+  it('runs a newly published version at once, and refuses at once after deactivation (no stale cache)', async () => {
+    const workflowId = await publishedWorkflow(fiveNodeSpec(serviceUrl));
+    expect((await call('POST', `/workflows/${workflowId}/executions`, { payload: { amount: 1 } })).body['workflowVersion']).toBe(1);
+    await call('POST', `/workflows/${workflowId}/versions`, { spec: fiveNodeSpec(serviceUrl) });
+    await call('POST', `/workflows/${workflowId}/versions/2/publish`);
+    expect((await call('POST', `/workflows/${workflowId}/executions`, { payload: { amount: 1 } })).body['workflowVersion']).toBe(2);
+    await call('POST', `/workflows/${workflowId}/deactivate`);
+    expect((await call('POST', `/workflows/${workflowId}/executions`, { payload: { amount: 1 } })).status).toBe(409);
+  });
+
   it('refuses what cannot run: unknown (404), draft-only or deactivated (409), bad input (400)', async () => {
     expect((await call('POST', `/workflows/${randomUUID()}/executions`, {})).status).toBe(404);
     const draft = await call('POST', '/workflows', { name: 'draft', spec: fiveNodeSpec(serviceUrl) });
@@ -219,5 +229,66 @@ describe('running executions over HTTP against real PostgreSQL', () => {
       expect([JSON.stringify(body), response.status]).toEqual([JSON.stringify(body), 400]);
     }
     expect((await call('POST', '/workflows/not-a-uuid/executions', {})).status).toBe(400);
+  });
+});
+
+describe('back-pressure from the log writer', () => {
+  let database: TestDatabase;
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await migrateDatabase(database.url, silentLogger());
+    running = await bootstrap({
+      defaults: { appName: 'test', port: 0 },
+      // A writer that flushes only every 3 s and holds 100 events: it saturates after a few executions.
+      env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, EXECUTION_EVENT_FLUSH_MS: '3000', EXECUTION_EVENT_BATCH_SIZE: '1000', EXECUTION_EVENT_BUFFER_MAX: '100' },
+      rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), WorkflowFeatureModule, ExecutionFeatureModule] }),
+      handleSignals: false,
+      exit: () => undefined,
+    });
+  });
+  afterAll(async () => {
+    await running?.app.close();
+    await database?.drop();
+  });
+
+  it('refuses new executions with 503 and Retry-After while the log writer is behind, and logs every accepted one', async () => {
+    const post = (path: string, body?: unknown) =>
+      fetch(`${running.url}${path}`, { method: 'POST', headers: { 'x-user-id': 't', 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+    const spec = {
+      specVersion: 1,
+      settings: { executionTimeoutMs: 10_000, maxSteps: 10 },
+      triggers: [{ type: 'http', entry: 'a' }],
+      nodes: [
+        { id: 'a', type: 'transform', assign: { x: '1' }, next: 'b' },
+        { id: 'b', type: 'end', output: 'vars.x' },
+      ],
+    };
+    const created = (await (await post('/workflows', { name: 'bp', spec })).json()) as { workflowId: string };
+    await post(`/workflows/${created.workflowId}/versions/1/publish`);
+    const accepted: string[] = [];
+    let refused: Response | undefined;
+    for (let i = 0; i < 60 && !refused; i++) {
+      const response = await post(`/workflows/${created.workflowId}/executions`, { payload: { i } });
+      if (response.status === 503) refused = response;
+      else {
+        expect(response.status).toBe(200);
+        accepted.push(((await response.json()) as { executionId: string }).executionId);
+      }
+    }
+    expect(refused?.status).toBe(503);
+    expect(refused?.headers.get('retry-after')).toBe('1');
+    expect(((await refused!.json()) as { type: string }).type).toBe('urn:problem:execution:log-backlog');
+    expect(accepted.length).toBeGreaterThanOrEqual(10);
+    const deadline = Date.now() + 15_000;
+    for (const executionId of accepted) {
+      for (;;) {
+        const response = await fetch(`${running.url}/executions/${executionId}`);
+        if (response.status === 200 && ((await response.json()) as { status: string }).status === 'completed') break;
+        if (Date.now() > deadline) throw new Error(`execution ${executionId} never logged as completed`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
   });
 });
