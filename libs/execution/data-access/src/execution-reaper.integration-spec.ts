@@ -1,30 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { parseConfig } from '@ussd/platform-config';
-import { createDataSource, migrateDatabase } from '@ussd/platform-database';
-import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
+import { type MigratedDatabase, openMigratedDatabase } from './test-database.test-helpers.js';
 import { ExecutionEventFactory } from './execution-event.factory.js';
 import { ExecutionLogIngestor } from './execution-log.ingestor.js';
 import { ExecutionLogRepository } from './execution-log.repository.js';
 import { ExecutionReaper } from './execution-reaper.js';
 
 describe('ExecutionReaper against real PostgreSQL', () => {
-  let database: TestDatabase;
+  let db: MigratedDatabase;
   let dataSource: DataSource;
   let ingestor: ExecutionLogIngestor;
   let repo: ExecutionLogRepository;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    await migrateDatabase(database.url, silentLogger());
-    dataSource = await createDataSource(database.url, parseConfig({}, { appName: 'test', port: 0 }).database, 'test').initialize();
+    db = await openMigratedDatabase();
+    dataSource = db.dataSource;
     ingestor = new ExecutionLogIngestor(dataSource);
     repo = new ExecutionLogRepository(dataSource);
   });
-  afterAll(async () => {
-    await dataSource?.destroy();
-    await database?.drop();
-  });
+  afterAll(async () => db?.close());
 
   it("times out running executions past their version's deadline, and only those", async () => {
     const workflowId = randomUUID();

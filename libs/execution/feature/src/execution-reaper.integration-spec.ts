@@ -1,36 +1,15 @@
-import { Module } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { ExecutionEventSink } from '@ussd/execution-domain';
 import { ExecutionEventFactory } from '@ussd/execution-data-access';
-import { migrateDatabase } from '@ussd/platform-database';
-import { bootstrap, PlatformModule, type RunningApp } from '@ussd/platform-http';
-import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
-import { WorkflowFeatureModule } from '@ussd/workflow-feature';
-import { ExecutionFeatureModule } from './execution-feature.module.js';
 import { EXECUTION_EVENT_SINK } from './execution-logs.module.js';
-
-@Module({})
-class TestRoot {}
+import { startExecutionApp, type TestApp } from './test-app.test-helpers.js';
 
 describe('the reaper, seen through the HTTP API', () => {
-  let database: TestDatabase;
-  let running: RunningApp;
-
+  let app: TestApp;
   beforeAll(async () => {
-    database = await createTestDatabase();
-    await migrateDatabase(database.url, silentLogger());
-    running = await bootstrap({
-      defaults: { appName: 'test', port: 0 },
-      env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, EXECUTION_EVENT_FLUSH_MS: '10', EXECUTION_REAPER_INTERVAL_MS: '200', EXECUTION_REAPER_GRACE_MS: '0' },
-      rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), WorkflowFeatureModule, ExecutionFeatureModule] }),
-      handleSignals: false,
-      exit: () => undefined,
-    });
+    app = await startExecutionApp({ EXECUTION_REAPER_INTERVAL_MS: '200', EXECUTION_REAPER_GRACE_MS: '0' });
   });
-  afterAll(async () => {
-    await running?.app.close();
-    await database?.drop();
-  });
+  afterAll(async () => app?.close());
 
   it('ends an execution whose process died (started, never finished) as timeout once its deadline passes, and leaves finished ones alone', async () => {
     const spec = {
@@ -40,25 +19,25 @@ describe('the reaper, seen through the HTTP API', () => {
       nodes: [{ id: 'a', type: 'end', output: '1' }],
     };
     const headers = { 'x-user-id': 't', 'content-type': 'application/json' };
-    const created = (await (await fetch(`${running.url}/workflows`, { method: 'POST', headers, body: JSON.stringify({ name: 'reaped', spec }) })).json()) as { workflowId: string };
-    await fetch(`${running.url}/workflows/${created.workflowId}/versions/1/publish`, { method: 'POST', headers: { 'x-user-id': 't' } });
+    const created = (await (await fetch(`${app.url}/workflows`, { method: 'POST', headers, body: JSON.stringify({ name: 'reaped', spec }) })).json()) as { workflowId: string };
+    await fetch(`${app.url}/workflows/${created.workflowId}/versions/1/publish`, { method: 'POST', headers: { 'x-user-id': 't' } });
 
     // An execution whose runner vanished after its start event (a crashed replica).
     const orphan = new ExecutionEventFactory(created.workflowId, 1, `orphan-${randomUUID()}`, Date.now());
-    const sink = running.app.get<ExecutionEventSink>(EXECUTION_EVENT_SINK);
+    const sink = app.running.app.get<ExecutionEventSink>(EXECUTION_EVENT_SINK);
     await sink.emit(orphan.started());
-    const finished = (await (await fetch(`${running.url}/workflows/${created.workflowId}/executions`, { method: 'POST', headers, body: '{}' })).json()) as { executionId: string; status: string };
+    const finished = (await (await fetch(`${app.url}/workflows/${created.workflowId}/executions`, { method: 'POST', headers, body: '{}' })).json()) as { executionId: string; status: string };
     expect(finished.status).toBe('completed');
 
     const deadline = Date.now() + 10_000;
     let status = 'running';
     while (status === 'running' && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
-      const response = await fetch(`${running.url}/executions/${orphan.executionId}`);
+      const response = await fetch(`${app.url}/executions/${orphan.executionId}`);
       if (response.status === 200) status = ((await response.json()) as { status: string }).status;
     }
-    const reaped = (await (await fetch(`${running.url}/executions/${orphan.executionId}`)).json()) as { status: string; error: { code: string } };
+    const reaped = (await (await fetch(`${app.url}/executions/${orphan.executionId}`)).json()) as { status: string; error: { code: string } };
     expect(reaped).toMatchObject({ status: 'timeout', error: { code: 'execution.timeout' } });
-    expect(((await (await fetch(`${running.url}/executions/${finished.executionId}`)).json()) as { status: string }).status).toBe('completed');
+    expect(((await (await fetch(`${app.url}/executions/${finished.executionId}`)).json()) as { status: string }).status).toBe('completed');
   });
 });

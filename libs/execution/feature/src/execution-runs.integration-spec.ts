@@ -1,14 +1,6 @@
-import { Module } from '@nestjs/common';
 import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { migrateDatabase } from '@ussd/platform-database';
-import { bootstrap, PlatformModule, type RunningApp } from '@ussd/platform-http';
-import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
-import { WorkflowFeatureModule } from '@ussd/workflow-feature';
-import { ExecutionFeatureModule } from './execution-feature.module.js';
-
-@Module({})
-class TestRoot {}
+import { startExecutionApp, type TestApp } from './test-app.test-helpers.js';
 
 /** A 5-node HTTP workflow: transform -> http.request -> switch -> transform -> end. */
 function fiveNodeSpec(serviceUrl: string, retry = false) {
@@ -48,8 +40,7 @@ const pausingSpec = {
 };
 
 describe('running executions over HTTP against real PostgreSQL', () => {
-  let database: TestDatabase;
-  let running: RunningApp;
+  let app: TestApp;
   let base: string;
   let service: Server;
   let serviceUrl: string;
@@ -76,21 +67,12 @@ describe('running executions over HTTP against real PostgreSQL', () => {
     const address = service.address();
     serviceUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
-    database = await createTestDatabase();
-    await migrateDatabase(database.url, silentLogger());
-    running = await bootstrap({
-      defaults: { appName: 'test', port: 0 },
-      env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, EXECUTION_EVENT_FLUSH_MS: '10', EXECUTION_SYNC_TIMEOUT_MS: '1500' },
-      rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), WorkflowFeatureModule, ExecutionFeatureModule] }),
-      handleSignals: false,
-      exit: () => undefined,
-    });
-    base = running.url;
+    app = await startExecutionApp({ EXECUTION_SYNC_TIMEOUT_MS: '1500' });
+    base = app.url;
   });
   afterAll(async () => {
-    await running?.app.close();
+    await app?.close();
     await new Promise((resolve) => service?.close(resolve));
-    await database?.drop();
   });
 
   async function call(method: string, path: string, body?: unknown) {
@@ -233,29 +215,16 @@ describe('running executions over HTTP against real PostgreSQL', () => {
 });
 
 describe('back-pressure from the log writer', () => {
-  let database: TestDatabase;
-  let running: RunningApp;
-
+  let app: TestApp;
+  // A writer that flushes only every 3 s and holds 100 events: it saturates after a few executions.
   beforeAll(async () => {
-    database = await createTestDatabase();
-    await migrateDatabase(database.url, silentLogger());
-    running = await bootstrap({
-      defaults: { appName: 'test', port: 0 },
-      // A writer that flushes only every 3 s and holds 100 events: it saturates after a few executions.
-      env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, EXECUTION_EVENT_FLUSH_MS: '3000', EXECUTION_EVENT_BATCH_SIZE: '1000', EXECUTION_EVENT_BUFFER_MAX: '100' },
-      rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), WorkflowFeatureModule, ExecutionFeatureModule] }),
-      handleSignals: false,
-      exit: () => undefined,
-    });
+    app = await startExecutionApp({ EXECUTION_EVENT_FLUSH_MS: '3000', EXECUTION_EVENT_BATCH_SIZE: '1000', EXECUTION_EVENT_BUFFER_MAX: '100' });
   });
-  afterAll(async () => {
-    await running?.app.close();
-    await database?.drop();
-  });
+  afterAll(async () => app?.close());
 
   it('refuses new executions with 503 and Retry-After while the log writer is behind, and logs every accepted one', async () => {
     const post = (path: string, body?: unknown) =>
-      fetch(`${running.url}${path}`, { method: 'POST', headers: { 'x-user-id': 't', 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+      fetch(`${app.url}${path}`, { method: 'POST', headers: { 'x-user-id': 't', 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
     const spec = {
       specVersion: 1,
       settings: { executionTimeoutMs: 10_000, maxSteps: 10 },
@@ -284,7 +253,7 @@ describe('back-pressure from the log writer', () => {
     const deadline = Date.now() + 15_000;
     for (const executionId of accepted) {
       for (;;) {
-        const response = await fetch(`${running.url}/executions/${executionId}`);
+        const response = await fetch(`${app.url}/executions/${executionId}`);
         if (response.status === 200 && ((await response.json()) as { status: string }).status === 'completed') break;
         if (Date.now() > deadline) throw new Error(`execution ${executionId} never logged as completed`);
         await new Promise((r) => setTimeout(r, 50));

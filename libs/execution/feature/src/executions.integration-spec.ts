@@ -1,36 +1,20 @@
-import { Module } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ExecutionEventFactory } from '@ussd/execution-data-access';
-import { migrateDatabase } from '@ussd/platform-database';
-import { bootstrap, PlatformModule, type RunningApp } from '@ussd/platform-http';
-import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
-import { ExecutionFeatureModule } from './execution-feature.module.js';
 import { EXECUTION_EVENT_SINK } from './execution-logs.module.js';
+import { startExecutionApp, type TestApp } from './test-app.test-helpers.js';
 import type { ExecutionEventSink } from '@ussd/execution-domain';
 
-@Module({})
-class TestRoot {}
-
 describe('execution queries over HTTP against real PostgreSQL', () => {
-  let database: TestDatabase;
-  let running: RunningApp;
+  let app: TestApp;
   let base: string;
   const workflowId = randomUUID();
   const factories = Array.from({ length: 5 }, (_, i) => new ExecutionEventFactory(workflowId, 1, undefined, Date.parse('2026-05-01T00:00:00Z') + i * 60_000));
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    await migrateDatabase(database.url, silentLogger());
-    running = await bootstrap({
-      defaults: { appName: 'test', port: 0 },
-      env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, EXECUTION_EVENT_FLUSH_MS: '10' },
-      rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), ExecutionFeatureModule] }),
-      handleSignals: false,
-      exit: () => undefined,
-    });
-    base = running.url;
+    app = await startExecutionApp();
+    base = app.url;
     // Through the app's own in-process sink, as the engine will emit them.
-    const sink = running.app.get<ExecutionEventSink>(EXECUTION_EVENT_SINK);
+    const sink = app.running.app.get<ExecutionEventSink>(EXECUTION_EVENT_SINK);
     for (const [i, f] of factories.entries()) {
       for (const event of [f.started({ i }), f.node('a'), f.node('b', { status: 'failed', attempt: 0 }), f.node('b', { attempt: 1 }), f.finished(i === 2 ? 'failed' : 'completed')]) {
         await sink.emit(event);
@@ -39,10 +23,7 @@ describe('execution queries over HTTP against real PostgreSQL', () => {
     const deadline = Date.now() + 3000;
     while (Date.now() < deadline && (await fetch(`${base}/executions/${factories[4]!.executionId}`)).status !== 200) await new Promise((r) => setTimeout(r, 20));
   });
-  afterAll(async () => {
-    await running?.app.close();
-    await database?.drop();
-  });
+  afterAll(async () => app?.close());
 
   const get = async (path: string) => {
     const response = await fetch(`${base}${path}`);
