@@ -1,20 +1,38 @@
-/** One async execution waiting for its turn. */
-export interface QueuedRun {
+/** One async execution: what a worker needs to run it, in any process. */
+export interface ExecutionJob {
   readonly executionId: string;
   readonly workflowId: string;
-  readonly run: () => Promise<void>;
+  readonly version: number;
+  readonly payload: unknown;
+}
+
+export type ExecutionJobProcessor = (job: ExecutionJob) => Promise<void>;
+
+/** Where async executions wait: in memory (embedded default) or in Redis (durable, shared by replicas). */
+export interface ExecutionQueue {
+  readonly durable: boolean;
+  /** Starts taking jobs; `process` runs one execution to its end (or pause). */
+  start(process: ExecutionJobProcessor): void;
+  /** False when the queue refuses it (full or closing): the caller answers 429 / 503. */
+  offer(job: ExecutionJob): Promise<boolean>;
+  /** Takes a job out before it started; undefined if it is not waiting. */
+  remove(executionId: string): Promise<ExecutionJob | undefined>;
+  /** Stops taking jobs and waits for the running ones; returns waiting jobs that are lost (memory only). */
+  close(): Promise<ExecutionJob[]>;
 }
 
 /**
  * The embedded default's async queue: FIFO per workflow with a per-workflow concurrency cap,
  * bounded in total. It lives in this process's memory, so a crash loses what is waiting; the
- * durable Redis-backed queue replaces it when REDIS_URL is set (see docs/decisions/0011).
+ * Redis queue replaces it when REDIS_URL is set (docs/decisions/0011).
  */
-export class InMemoryExecutionQueue {
-  private readonly lanes = new Map<string, { running: number; waiting: QueuedRun[] }>();
+export class InMemoryExecutionQueue implements ExecutionQueue {
+  readonly durable = false;
+  private readonly lanes = new Map<string, { running: number; waiting: ExecutionJob[] }>();
   private readonly active = new Set<Promise<void>>();
   private waitingCount = 0;
   private closed = false;
+  private process: ExecutionJobProcessor | undefined;
 
   constructor(
     private readonly concurrencyPerWorkflow: number,
@@ -25,32 +43,34 @@ export class InMemoryExecutionQueue {
     return this.waitingCount;
   }
 
-  /** False when the queue is full or closing: the caller answers 429 / 503. */
-  offer(job: QueuedRun): boolean {
-    if (this.closed || this.waitingCount >= this.maxWaiting) return false;
+  start(process: ExecutionJobProcessor): void {
+    this.process = process;
+    for (const workflowId of this.lanes.keys()) this.pump(workflowId);
+  }
+
+  offer(job: ExecutionJob): Promise<boolean> {
+    if (this.closed || this.waitingCount >= this.maxWaiting) return Promise.resolve(false);
     const lane = this.lanes.get(job.workflowId) ?? { running: 0, waiting: [] };
     this.lanes.set(job.workflowId, lane);
     lane.waiting.push(job);
     this.waitingCount += 1;
     this.pump(job.workflowId);
-    return true;
+    return Promise.resolve(true);
   }
 
-  /** Takes a job out before it started; false if it is not waiting (running, done or unknown). */
-  remove(executionId: string): QueuedRun | undefined {
+  remove(executionId: string): Promise<ExecutionJob | undefined> {
     for (const [workflowId, lane] of this.lanes) {
       const index = lane.waiting.findIndex((j) => j.executionId === executionId);
       if (index < 0) continue;
       const [job] = lane.waiting.splice(index, 1);
       this.waitingCount -= 1;
       if (lane.running === 0 && lane.waiting.length === 0) this.lanes.delete(workflowId);
-      return job;
+      return Promise.resolve(job);
     }
-    return undefined;
+    return Promise.resolve(undefined);
   }
 
-  /** Stops starting new jobs and waits for the running ones; returns the jobs never started. */
-  async close(): Promise<QueuedRun[]> {
+  async close(): Promise<ExecutionJob[]> {
     this.closed = true;
     const left = [...this.lanes.values()].flatMap((lane) => lane.waiting.splice(0));
     this.waitingCount = 0;
@@ -60,14 +80,14 @@ export class InMemoryExecutionQueue {
 
   private pump(workflowId: string): void {
     const lane = this.lanes.get(workflowId);
-    if (!lane) return;
+    const process = this.process;
+    if (!lane || !process) return;
     while (!this.closed && lane.running < this.concurrencyPerWorkflow) {
       const job = lane.waiting.shift();
       if (job === undefined) break;
       this.waitingCount -= 1;
       lane.running += 1;
-      const done = job
-        .run()
+      const done = process(job)
         .catch(() => undefined) // runs report their own failures through the event sink
         .finally(() => {
           this.active.delete(done);

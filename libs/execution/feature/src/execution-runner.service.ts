@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
   type ClosableHttpClient,
@@ -16,7 +16,8 @@ import { InjectLogger, type Logger } from '@ussd/platform-logging';
 import { type WorkflowEntity, WorkflowRepository } from '@ussd/workflow-data-access';
 import type { WorkflowSpec } from '@ussd/workflow-domain';
 import { WorkflowNotFoundException } from '@ussd/workflow-feature';
-import { InMemoryExecutionQueue } from './execution-queue.js';
+import { type ExecutionJob, type ExecutionQueue, InMemoryExecutionQueue } from './execution-queue.js';
+import { RedisExecutionQueue } from './redis-execution-queue.js';
 import type { RunExecutionBody, RunOutcome } from './execution.dto.js';
 import { EventBacklogException, ExecutionCapacityException, ExecutionConflictException, ExecutionNotFoundException, NotRunnableException } from './execution.exception.js';
 import { EXECUTION_EVENT_SINK, EventProducers } from './execution-logs.module.js';
@@ -38,10 +39,10 @@ export interface RunResult {
  * Every run reports through the event sink; nothing here writes log rows itself.
  */
 @Injectable()
-export class ExecutionRunner {
+export class ExecutionRunner implements OnApplicationBootstrap {
   private readonly engine: WorkflowEngine;
   private readonly http: ClosableHttpClient;
-  private readonly queue: InMemoryExecutionQueue;
+  private readonly queue: ExecutionQueue;
   private readonly inFlight = new Map<string, { controller: AbortController; workflow: PinnedWorkflow; done: Promise<EngineResult> }>();
   /** HTTP-triggered executions waiting for input; USSD ones live in sessions (USSD issue). */
   private readonly paused = new Map<string, { workflow: PinnedWorkflow; continuation: Continuation }>();
@@ -63,11 +64,24 @@ export class ExecutionRunner {
       outputCapBytes: config.execution.outputCapBytes,
       subworkflows: { resolvePublished: (workflowId, version) => this.resolvePublished(workflowId, version) },
     });
-    this.queue = new InMemoryExecutionQueue(config.execution.concurrencyPerWorkflow, config.execution.queueMax);
+    this.queue =
+      config.redis.url === undefined
+        ? new InMemoryExecutionQueue(config.execution.concurrencyPerWorkflow, config.execution.queueMax)
+        : new RedisExecutionQueue({
+            redisUrl: config.redis.url,
+            keyPrefix: config.redis.keyPrefix,
+            workerConcurrency: config.execution.workerConcurrency,
+            concurrencyPerWorkflow: config.execution.concurrencyPerWorkflow,
+            logger,
+          });
     producers.register(() => this.drain());
     workflows.onChange((workflowId) => {
       for (const key of this.runnable.keys()) if (key.startsWith(`${workflowId}@`)) this.runnable.delete(key);
     });
+  }
+
+  onApplicationBootstrap(): void {
+    this.queue.start((job) => this.processJob(job));
   }
 
   async run(workflowId: string, body: RunExecutionBody, retryOf?: string): Promise<RunResult> {
@@ -79,7 +93,7 @@ export class ExecutionRunner {
     const payload = body.payload ?? null;
 
     if (body.mode === 'async') {
-      const accepted = this.queue.offer({ executionId, workflowId: workflow.workflowId, run: async () => void (await this.execute(executionId, workflow, payload)) });
+      const accepted = await this.queue.offer({ executionId, workflowId: workflow.workflowId, version: workflow.version, payload });
       if (!accepted) throw new ExecutionCapacityException(`The execution queue is full (${this.config.execution.queueMax} waiting); try again later.`);
       return { outcome: { ...base, status: 'queued' }, accepted: true };
     }
@@ -99,10 +113,10 @@ export class ExecutionRunner {
 
   /** Cancels a queued, running or paused execution of this process. */
   async cancel(executionId: string): Promise<RunOutcome> {
-    const queued = this.queue.remove(executionId);
+    const queued = await this.queue.remove(executionId);
     if (queued) {
-      const execution = await this.emitCanceledBeforeStart(queued.executionId, queued.workflowId);
-      return { executionId, workflowId: execution.workflowId, workflowVersion: execution.workflowVersion, status: 'canceled' };
+      await this.emitNotStarted(queued, 'canceled', { code: 'execution.canceled', message: 'canceled through the API before it started' });
+      return { executionId, workflowId: queued.workflowId, workflowVersion: queued.version, status: 'canceled' };
     }
     const running = this.inFlight.get(executionId);
     if (running) {
@@ -168,30 +182,34 @@ export class ExecutionRunner {
     return entity && entity.publishedAt !== null ? pin(entity) : null;
   }
 
-  /** A queued execution canceled before it started still gets its log: started, then canceled. */
-  private async emitCanceledBeforeStart(executionId: string, workflowId: string): Promise<{ workflowId: string; workflowVersion: number }> {
-    const pinned = (await this.workflows.findLatestPublished(workflowId)) ?? undefined;
-    const workflowVersion = pinned?.version ?? 1;
+  /** A queued job runs the version pinned when it was accepted, in whichever process takes it. */
+  private async processJob(job: ExecutionJob): Promise<void> {
+    const workflow = await this.resolvePublished(job.workflowId, job.version);
+    if (!workflow) {
+      await this.emitNotStarted(job, 'failed', { code: 'execution.not_runnable', message: `version ${job.version} is no longer published` });
+      return;
+    }
+    await this.execute(job.executionId, workflow, job.payload);
+  }
+
+  /** An execution that ends before it started (canceled in the queue, unrunnable) still gets its log. */
+  private async emitNotStarted(job: ExecutionJob, status: 'canceled' | 'failed', error: { code: string; message: string }): Promise<void> {
     const now = new Date().toISOString();
-    const envelope = { executionId, workflowId, workflowVersion, occurredAt: now };
+    const envelope = { executionId: job.executionId, workflowId: job.workflowId, workflowVersion: job.version, occurredAt: now };
     const events: ExecutionEvent[] = [
-      { ...envelope, eventId: randomUUID(), type: 'execution.started', payload: { triggerPayload: null, sessionId: null, startedAt: now, deadlineAt: null } },
-      {
-        ...envelope,
-        eventId: randomUUID(),
-        type: 'execution.finished',
-        payload: { status: 'canceled', output: null, error: { code: 'execution.canceled', message: 'canceled through the API before it started' }, completedAt: now, durationMs: 0 },
-      },
+      { ...envelope, eventId: randomUUID(), type: 'execution.started', payload: { triggerPayload: job.payload ?? null, sessionId: null, startedAt: now, deadlineAt: null } },
+      { ...envelope, eventId: randomUUID(), type: 'execution.finished', payload: { status, output: null, error, completedAt: now, durationMs: 0 } },
     ];
     for (const event of events) await this.sink.emit(event);
-    return { workflowId, workflowVersion };
   }
 
   /** At shutdown: nothing new starts; running executions finish (bounded by SHUTDOWN_GRACE_MS). */
   private async drain(): Promise<void> {
     const neverStarted = await this.queue.close();
     await Promise.allSettled([...this.inFlight.values()].map((run) => run.done));
-    for (const job of neverStarted) await this.emitCanceledBeforeStart(job.executionId, job.workflowId).catch(() => undefined);
+    for (const job of neverStarted) {
+      await this.emitNotStarted(job, 'canceled', { code: 'execution.canceled', message: 'the process stopped before it started (in-memory queue)' }).catch(() => undefined);
+    }
     if (neverStarted.length > 0) this.logger.warn({ count: neverStarted.length }, 'queued executions canceled at shutdown (in-memory queue)');
     this.http.close();
   }

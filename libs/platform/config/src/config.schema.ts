@@ -35,6 +35,7 @@ function variables(defaults: AppDefaults): Variable[] {
     variable('EMBEDDED_PG_DIR', `.data/${defaults.appName}/postgres`, 'Data directory of the embedded PostgreSQL, relative to the working directory.', nonEmpty('EMBEDDED_PG_DIR', 'a directory path')),
     variable('EMBEDDED_PG_PORT', '0', 'Port of the embedded PostgreSQL on 127.0.0.1; 0 picks a free one.', integer('EMBEDDED_PG_PORT', 0, 65535)),
     variable('REDIS_URL', undefined, 'redis:// or rediss:// URL. Unset: in-memory providers (single process only).', url('REDIS_URL', ['redis', 'rediss'])),
+    variable('REDIS_KEY_PREFIX', 'ussd', 'Prefix of every Redis key and queue this deployment uses, so several can share one Redis.', nonEmpty('REDIS_KEY_PREFIX', 'a key prefix')),
     variable('HEALTH_CHECK_TIMEOUT_MS', '1000', 'Upper bound of each readiness check (PostgreSQL, Redis).', integer('HEALTH_CHECK_TIMEOUT_MS', 50, 60_000)),
     variable('HTTP_BODY_LIMIT_BYTES', '1048576', 'Largest accepted request body; larger ones get 413.', integer('HTTP_BODY_LIMIT_BYTES', 1024, 104_857_600)),
     variable('WORKFLOW_SPEC_MAX_BYTES', '262144', 'Largest workflow spec accepted (serialised JSON); larger ones get 413.', integer('WORKFLOW_SPEC_MAX_BYTES', 1024, 10_485_760)),
@@ -43,8 +44,9 @@ function variables(defaults: AppDefaults): Variable[] {
     variable('EXECUTION_EVENT_BATCH_SIZE', '500', 'Execution events written per transaction.', integer('EXECUTION_EVENT_BATCH_SIZE', 1, 10_000)),
     variable('EXECUTION_EVENT_FLUSH_MS', '50', 'Longest an execution event waits before it is written (in-process mode).', integer('EXECUTION_EVENT_FLUSH_MS', 1, 10_000)),
     variable('EXECUTION_EVENT_BUFFER_MAX', '100000', 'Unwritten execution events kept in memory before executions fail fast (in-process mode).', integer('EXECUTION_EVENT_BUFFER_MAX', 100, 10_000_000)),
-    variable('EXECUTION_CONCURRENCY_PER_WORKFLOW', '50', 'Async executions of one workflow running at once in a process; more wait in the queue.', integer('EXECUTION_CONCURRENCY_PER_WORKFLOW', 1, 10_000)),
+    variable('EXECUTION_CONCURRENCY_PER_WORKFLOW', '50', 'Async executions of one workflow running at once (across all replicas with REDIS_URL, per process without); more wait in the queue.', integer('EXECUTION_CONCURRENCY_PER_WORKFLOW', 1, 10_000)),
     variable('EXECUTION_QUEUE_MAX', '10000', 'Async executions waiting in a process before new ones get 429 (in-memory queue).', integer('EXECUTION_QUEUE_MAX', 1, 1_000_000)),
+    variable('EXECUTION_WORKER_CONCURRENCY', '20', 'With REDIS_URL: async executions this process takes from the shared Redis queue at once; 0 makes it enqueue only.', integer('EXECUTION_WORKER_CONCURRENCY', 0, 10_000)),
     variable('EXECUTION_REAPER_INTERVAL_MS', '30000', 'How often executions stuck past their deadline are ended as timeout; 0 turns the reaper off.', integer('EXECUTION_REAPER_INTERVAL_MS', 0, 3_600_000)),
     variable('EXECUTION_REAPER_GRACE_MS', '30000', 'Time past an execution deadline before the reaper ends it (lets in-flight events land).', integer('EXECUTION_REAPER_GRACE_MS', 0, 3_600_000)),
     variable('SHUTDOWN_GRACE_MS', '10000', 'On SIGTERM, in-flight work gets this long to finish before the process gives up and exits 1.', integer('SHUTDOWN_GRACE_MS', 0, 600_000)),
@@ -74,7 +76,7 @@ export interface PlatformConfig {
     readonly embedded: { readonly dir: string; readonly port: number };
   };
   /** Undefined: in-memory providers. */
-  readonly redis: { readonly url: string | undefined };
+  readonly redis: { readonly url: string | undefined; readonly keyPrefix: string };
   readonly health: { readonly timeoutMs: number };
   readonly http: { readonly bodyLimitBytes: number };
   readonly workflow: { readonly specMaxBytes: number };
@@ -86,6 +88,7 @@ export interface PlatformConfig {
     readonly eventBufferMax: number;
     readonly concurrencyPerWorkflow: number;
     readonly queueMax: number;
+    readonly workerConcurrency: number;
     readonly reaperIntervalMs: number;
     readonly reaperGraceMs: number;
   };
@@ -138,7 +141,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
       migrateOnBoot: (v['DATABASE_MIGRATE_ON_BOOT'] as boolean | undefined) ?? databaseUrl === undefined,
       embedded: { dir: v['EMBEDDED_PG_DIR'], port: v['EMBEDDED_PG_PORT'] },
     },
-    redis: { url: v['REDIS_URL'] },
+    redis: { url: v['REDIS_URL'], keyPrefix: v['REDIS_KEY_PREFIX'] },
     health: { timeoutMs: v['HEALTH_CHECK_TIMEOUT_MS'] },
     http: { bodyLimitBytes: v['HTTP_BODY_LIMIT_BYTES'] },
     workflow: { specMaxBytes: v['WORKFLOW_SPEC_MAX_BYTES'] },
@@ -150,6 +153,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
       eventBufferMax: v['EXECUTION_EVENT_BUFFER_MAX'],
       concurrencyPerWorkflow: v['EXECUTION_CONCURRENCY_PER_WORKFLOW'],
       queueMax: v['EXECUTION_QUEUE_MAX'],
+      workerConcurrency: v['EXECUTION_WORKER_CONCURRENCY'],
       reaperIntervalMs: v['EXECUTION_REAPER_INTERVAL_MS'],
       reaperGraceMs: v['EXECUTION_REAPER_GRACE_MS'],
     },
