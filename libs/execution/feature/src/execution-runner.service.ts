@@ -72,6 +72,7 @@ export class ExecutionRunner implements OnApplicationBootstrap {
             keyPrefix: config.redis.keyPrefix,
             workerConcurrency: config.execution.workerConcurrency,
             concurrencyPerWorkflow: config.execution.concurrencyPerWorkflow,
+            jobLockMs: config.execution.jobLockMs,
             logger,
           });
     producers.register(() => this.drain());

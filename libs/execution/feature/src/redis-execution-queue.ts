@@ -27,6 +27,8 @@ export interface RedisExecutionQueueOptions {
   readonly keyPrefix: string;
   readonly workerConcurrency: number;
   readonly concurrencyPerWorkflow: number;
+  /** Lock of a running job; a crashed worker's job is taken over after it lapses. */
+  readonly jobLockMs: number;
   readonly logger: Logger;
 }
 
@@ -75,6 +77,8 @@ export class RedisExecutionQueue implements ExecutionQueue {
         connection: new Redis(this.options.redisUrl, { maxRetriesPerRequest: null, connectionName: 'executions-worker' }),
         prefix: `${this.options.keyPrefix}:bull`,
         concurrency: this.options.workerConcurrency,
+        lockDuration: this.options.jobLockMs,
+        stalledInterval: this.options.jobLockMs,
       },
     );
     this.worker.on('error', (error) => this.options.logger.warn({ err: error }, 'execution worker error'));

@@ -47,6 +47,7 @@ function variables(defaults: AppDefaults): Variable[] {
     variable('EXECUTION_CONCURRENCY_PER_WORKFLOW', '50', 'Async executions of one workflow running at once (across all replicas with REDIS_URL, per process without); more wait in the queue.', integer('EXECUTION_CONCURRENCY_PER_WORKFLOW', 1, 10_000)),
     variable('EXECUTION_QUEUE_MAX', '10000', 'Async executions waiting in a process before new ones get 429 (in-memory queue).', integer('EXECUTION_QUEUE_MAX', 1, 1_000_000)),
     variable('EXECUTION_WORKER_CONCURRENCY', '20', 'With REDIS_URL: async executions this process takes from the shared Redis queue at once; 0 makes it enqueue only.', integer('EXECUTION_WORKER_CONCURRENCY', 0, 10_000)),
+    variable('EXECUTION_JOB_LOCK_MS', '30000', 'With REDIS_URL: a worker that stops renewing its lock this long (it crashed) loses its job to another worker, which runs it again.', integer('EXECUTION_JOB_LOCK_MS', 1000, 600_000)),
     variable('EXECUTION_REAPER_INTERVAL_MS', '30000', 'How often executions stuck past their deadline are ended as timeout; 0 turns the reaper off.', integer('EXECUTION_REAPER_INTERVAL_MS', 0, 3_600_000)),
     variable('EXECUTION_REAPER_GRACE_MS', '30000', 'Time past an execution deadline before the reaper ends it (lets in-flight events land).', integer('EXECUTION_REAPER_GRACE_MS', 0, 3_600_000)),
     variable('SHUTDOWN_GRACE_MS', '10000', 'On SIGTERM, in-flight work gets this long to finish before the process gives up and exits 1.', integer('SHUTDOWN_GRACE_MS', 0, 600_000)),
@@ -89,6 +90,7 @@ export interface PlatformConfig {
     readonly concurrencyPerWorkflow: number;
     readonly queueMax: number;
     readonly workerConcurrency: number;
+    readonly jobLockMs: number;
     readonly reaperIntervalMs: number;
     readonly reaperGraceMs: number;
   };
@@ -154,6 +156,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
       concurrencyPerWorkflow: v['EXECUTION_CONCURRENCY_PER_WORKFLOW'],
       queueMax: v['EXECUTION_QUEUE_MAX'],
       workerConcurrency: v['EXECUTION_WORKER_CONCURRENCY'],
+      jobLockMs: v['EXECUTION_JOB_LOCK_MS'],
       reaperIntervalMs: v['EXECUTION_REAPER_INTERVAL_MS'],
       reaperGraceMs: v['EXECUTION_REAPER_GRACE_MS'],
     },
