@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
   type ClosableHttpClient,
@@ -17,7 +17,6 @@ import { type WorkflowEntity, WorkflowRepository } from '@ussd/workflow-data-acc
 import type { WorkflowSpec } from '@ussd/workflow-domain';
 import { WorkflowNotFoundException } from '@ussd/workflow-feature';
 import { type ExecutionJob, type ExecutionQueue, InMemoryExecutionQueue } from './execution-queue.js';
-import { RedisExecutionQueue } from './redis-execution-queue.js';
 import type { RunExecutionBody, RunOutcome } from './execution.dto.js';
 import { EventBacklogException, ExecutionCapacityException, ExecutionConflictException, ExecutionNotFoundException, NotRunnableException } from './execution.exception.js';
 import { EXECUTION_EVENT_SINK, EventProducers } from './execution-logs.module.js';
@@ -39,10 +38,10 @@ export interface RunResult {
  * Every run reports through the event sink; nothing here writes log rows itself.
  */
 @Injectable()
-export class ExecutionRunner implements OnApplicationBootstrap {
+export class ExecutionRunner implements OnModuleInit, OnApplicationBootstrap {
   private readonly engine: WorkflowEngine;
   private readonly http: ClosableHttpClient;
-  private readonly queue: ExecutionQueue;
+  private queue: ExecutionQueue;
   private readonly inFlight = new Map<string, { controller: AbortController; workflow: PinnedWorkflow; done: Promise<EngineResult> }>();
   /** HTTP-triggered executions waiting for input; USSD ones live in sessions (USSD issue). */
   private readonly paused = new Map<string, { workflow: PinnedWorkflow; continuation: Continuation }>();
@@ -64,20 +63,25 @@ export class ExecutionRunner implements OnApplicationBootstrap {
       outputCapBytes: config.execution.outputCapBytes,
       subworkflows: { resolvePublished: (workflowId, version) => this.resolvePublished(workflowId, version) },
     });
-    this.queue =
-      config.redis.url === undefined
-        ? new InMemoryExecutionQueue(config.execution.concurrencyPerWorkflow, config.execution.queueMax)
-        : new RedisExecutionQueue({
-            redisUrl: config.redis.url,
-            keyPrefix: config.redis.keyPrefix,
-            workerConcurrency: config.execution.workerConcurrency,
-            concurrencyPerWorkflow: config.execution.concurrencyPerWorkflow,
-            jobLockMs: config.execution.jobLockMs,
-            logger,
-          });
+    this.queue = new InMemoryExecutionQueue(config.execution.concurrencyPerWorkflow, config.execution.queueMax);
     producers.register(() => this.drain());
     workflows.onChange((workflowId) => {
       for (const key of this.runnable.keys()) if (key.startsWith(`${workflowId}@`)) this.runnable.delete(key);
+    });
+  }
+
+  /** With REDIS_URL the durable queue replaces the in-memory one; BullMQ is only loaded then (~20 MB). */
+  async onModuleInit(): Promise<void> {
+    const redisUrl = this.config.redis.url;
+    if (redisUrl === undefined) return;
+    const { RedisExecutionQueue } = await import('./redis-execution-queue.js');
+    this.queue = new RedisExecutionQueue({
+      redisUrl,
+      keyPrefix: this.config.redis.keyPrefix,
+      workerConcurrency: this.config.execution.workerConcurrency,
+      concurrencyPerWorkflow: this.config.execution.concurrencyPerWorkflow,
+      jobLockMs: this.config.execution.jobLockMs,
+      logger: this.logger,
     });
   }
 

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type pinoPretty from 'pino-pretty';
 import { currentRequestId } from './request-context.js';
 
 export interface LoggerOptions {
@@ -31,6 +32,8 @@ export function createLogger(options: LoggerOptions): Logger {
     },
   };
   if (options.format === 'pretty') {
+    // Loaded only for people: JSON processes (production) never pay its ~10 MB.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof pinoPretty;
     const stream = pretty({ sync: true, colorize: false, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app', destination: options.destination ?? 1 });
     return pino(settings, stream);
   }

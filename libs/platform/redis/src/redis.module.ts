@@ -2,7 +2,6 @@ import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutd
 import type { Redis } from 'ioredis';
 import { PLATFORM_CONFIG, type PlatformConfig } from '@ussd/platform-config';
 import { InjectLogger, type Logger, ROOT_LOGGER } from '@ussd/platform-logging';
-import { createRedisClient } from './redis-client.js';
 
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 
@@ -38,8 +37,9 @@ export class RedisModule {
         {
           provide: REDIS_CLIENT,
           inject: [PLATFORM_CONFIG, ROOT_LOGGER],
-          useFactory: (config: PlatformConfig, logger: Logger): Redis | null =>
-            config.redis.url === undefined ? null : createRedisClient(config.redis.url, { connectionName: config.appName, logger }),
+          // ioredis (~20 MB) is loaded only when REDIS_URL is set.
+          useFactory: async (config: PlatformConfig, logger: Logger): Promise<Redis | null> =>
+            config.redis.url === undefined ? null : (await import('./redis-client.js')).createRedisClient(config.redis.url, { connectionName: config.appName, logger }),
         },
         RedisLifecycle,
       ],
