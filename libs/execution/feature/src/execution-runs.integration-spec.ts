@@ -72,6 +72,7 @@ describe('running executions over HTTP against real PostgreSQL', () => {
   });
   afterAll(async () => {
     await app?.close();
+    service?.closeAllConnections();
     await new Promise((resolve) => service?.close(resolve));
   });
 

@@ -42,6 +42,7 @@ describe('async executions through the Redis queue', () => {
   });
   afterAll(async () => {
     for (const app of apps) await app.app.close().catch(() => undefined);
+    service?.closeAllConnections();
     await new Promise((resolve) => service?.close(resolve));
     await database?.drop();
   });
