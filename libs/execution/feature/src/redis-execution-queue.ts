@@ -43,11 +43,12 @@ export class RedisExecutionQueue implements ExecutionQueue {
   private readonly queue: Queue;
   private readonly redis: Redis;
   private worker: Worker | undefined;
+  /** BullMQ does not close connections it was given: we do, at close(). */
+  private readonly connections: Redis[] = [];
 
   constructor(private readonly options: RedisExecutionQueueOptions) {
-    const connection = () => new Redis(options.redisUrl, { maxRetriesPerRequest: null, connectionName: 'executions-queue' });
-    this.redis = connection();
-    this.queue = new Queue(QUEUE_NAME, { connection: connection(), prefix: `${options.keyPrefix}:bull` });
+    this.redis = this.connection('executions-queue');
+    this.queue = new Queue(QUEUE_NAME, { connection: this.connection('executions-queue'), prefix: `${options.keyPrefix}:bull` });
     this.queue.on('error', (error) => options.logger.warn({ err: error }, 'execution queue error'));
     this.redis.on('error', () => undefined); // the queue's own handler reports outages
   }
@@ -74,7 +75,7 @@ export class RedisExecutionQueue implements ExecutionQueue {
         }
       },
       {
-        connection: new Redis(this.options.redisUrl, { maxRetriesPerRequest: null, connectionName: 'executions-worker' }),
+        connection: this.connection('executions-worker'),
         prefix: `${this.options.keyPrefix}:bull`,
         concurrency: this.options.workerConcurrency,
         lockDuration: this.options.jobLockMs,
@@ -125,7 +126,13 @@ export class RedisExecutionQueue implements ExecutionQueue {
   async close(): Promise<ExecutionJob[]> {
     await this.worker?.close();
     await this.queue.close();
-    this.redis.disconnect();
+    for (const connection of this.connections) connection.disconnect();
     return [];
+  }
+
+  private connection(name: string): Redis {
+    const connection = new Redis(this.options.redisUrl, { maxRetriesPerRequest: null, connectionName: name });
+    this.connections.push(connection);
+    return connection;
   }
 }
