@@ -1,5 +1,5 @@
 import { type z } from 'zod';
-import { boolean, integer, nonEmpty, oneOf, url, type VariableDoc } from './variables.js';
+import { boolean, integer, matches, nonEmpty, oneOf, url, type VariableDoc } from './variables.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -50,6 +50,20 @@ function variables(defaults: AppDefaults): Variable[] {
     variable('EXECUTION_JOB_LOCK_MS', '30000', 'With REDIS_URL: a worker that stops renewing its lock this long (it crashed) loses its job to another worker, which runs it again.', integer('EXECUTION_JOB_LOCK_MS', 1000, 600_000)),
     variable('EXECUTION_REAPER_INTERVAL_MS', '30000', 'How often executions stuck past their deadline are ended as timeout; 0 turns the reaper off.', integer('EXECUTION_REAPER_INTERVAL_MS', 0, 3_600_000)),
     variable('EXECUTION_REAPER_GRACE_MS', '30000', 'Time past an execution deadline before the reaper ends it (lets in-flight events land).', integer('EXECUTION_REAPER_GRACE_MS', 0, 3_600_000)),
+    variable('SESSION_TTL_SECONDS', '3600', 'Idle time after which a USSD session expires (sliding: every hop renews it); its paused execution then ends as timeout.', integer('SESSION_TTL_SECONDS', 10, 604_800)),
+    variable('SESSION_EXPIRY_SWEEP_MS', '5000', 'How often expired sessions are looked for, so their paused executions end as timeout; 0 turns the sweep off.', integer('SESSION_EXPIRY_SWEEP_MS', 0, 3_600_000)),
+    variable('USSD_ENVIRONMENT', 'production', 'Which environment of a workflow USSD trigger this deployment answers (service code + environment pick the workflow).', matches('USSD_ENVIRONMENT', /^[a-z][a-z0-9-]{0,31}$/, 'a lower-case environment name such as production')),
+    variable('USSD_HOP_DEADLINE_MS', '5000', 'A USSD hop is answered within this time even when a node is slow (the execution then ends as timeout and the subscriber gets a polite END).', integer('USSD_HOP_DEADLINE_MS', 100, 60_000)),
+    variable('USSD_DEFAULT_COUNTRY', 'KE', 'ISO 3166 country used to read phone numbers written without a country code (0712345678).', matches('USSD_DEFAULT_COUNTRY', /^[A-Z]{2}$/, 'a two-letter ISO 3166 country code such as KE')),
+    variable('EVENT_STREAM_KEY', 'execution-events', 'With REDIS_URL: the Redis Stream execution events go through (prefixed with REDIS_KEY_PREFIX).', matches('EVENT_STREAM_KEY', /^[A-Za-z0-9:._-]{1,100}$/, 'a stream name of letters, digits and : . _ -')),
+    variable('EVENT_STREAM_MAX_LENGTH', '1000000', 'With REDIS_URL: entries the stream keeps once the log-ingester has acknowledged them; unacknowledged entries are never trimmed.', integer('EVENT_STREAM_MAX_LENGTH', 1000, 100_000_000)),
+    variable('EVENT_PRODUCER_BUFFER_MAX', '10000', 'With REDIS_URL: events held in memory while Redis is briefly unreachable; when full, executions fail fast.', integer('EVENT_PRODUCER_BUFFER_MAX', 0, 1_000_000)),
+    variable('INGEST_CONSUMER_GROUP', 'log-ingester', 'Consumer group the log-ingester replicas share.', matches('INGEST_CONSUMER_GROUP', /^[A-Za-z0-9:._-]{1,100}$/, 'a group name of letters, digits and : . _ -')),
+    variable('INGEST_CONSUMER_NAME', undefined, 'This replica\'s consumer name. Unset: host name and process id.', matches('INGEST_CONSUMER_NAME', /^[A-Za-z0-9:._-]{1,200}$/, 'a consumer name of letters, digits and : . _ -')),
+    variable('INGEST_BATCH_SIZE', '500', 'Stream entries read and written per transaction by the log-ingester.', integer('INGEST_BATCH_SIZE', 1, 10_000)),
+    variable('INGEST_BLOCK_MS', '1000', 'Longest the log-ingester waits for new entries per read.', integer('INGEST_BLOCK_MS', 1, 60_000)),
+    variable('INGEST_CLAIM_IDLE_MS', '30000', 'Entries pending this long at a consumer (it died) are claimed by another replica.', integer('INGEST_CLAIM_IDLE_MS', 1000, 3_600_000)),
+    variable('INGEST_MAX_DELIVERIES', '5', 'An entry that fails this many times goes to the dead-letter stream.', integer('INGEST_MAX_DELIVERIES', 1, 1000)),
     variable('SHUTDOWN_GRACE_MS', '10000', 'On SIGTERM, in-flight work gets this long to finish before the process gives up and exits 1.', integer('SHUTDOWN_GRACE_MS', 0, 600_000)),
     variable('SHUTDOWN_DRAIN_DELAY_MS', '0', 'On SIGTERM, readiness reports 503 this long before the server stops accepting, so load balancers stop routing first.', integer('SHUTDOWN_DRAIN_DELAY_MS', 0, 600_000)),
   ];
@@ -93,6 +107,19 @@ export interface PlatformConfig {
     readonly jobLockMs: number;
     readonly reaperIntervalMs: number;
     readonly reaperGraceMs: number;
+  };
+  readonly session: { readonly ttlSeconds: number; readonly expirySweepMs: number };
+  readonly ussd: { readonly environment: string; readonly hopDeadlineMs: number; readonly defaultCountry: string };
+  /** The Redis Stream of execution events (with REDIS_URL). */
+  readonly events: { readonly streamKey: string; readonly streamMaxLength: number; readonly producerBufferMax: number };
+  readonly ingest: {
+    readonly consumerGroup: string;
+    /** Undefined: host name and process id. */
+    readonly consumerName: string | undefined;
+    readonly batchSize: number;
+    readonly blockMs: number;
+    readonly claimIdleMs: number;
+    readonly maxDeliveries: number;
   };
   readonly shutdown: { readonly graceMs: number; readonly drainDelayMs: number };
 }
@@ -159,6 +186,21 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
       jobLockMs: v['EXECUTION_JOB_LOCK_MS'],
       reaperIntervalMs: v['EXECUTION_REAPER_INTERVAL_MS'],
       reaperGraceMs: v['EXECUTION_REAPER_GRACE_MS'],
+    },
+    session: { ttlSeconds: v['SESSION_TTL_SECONDS'], expirySweepMs: v['SESSION_EXPIRY_SWEEP_MS'] },
+    ussd: { environment: v['USSD_ENVIRONMENT'], hopDeadlineMs: v['USSD_HOP_DEADLINE_MS'], defaultCountry: v['USSD_DEFAULT_COUNTRY'] },
+    events: {
+      streamKey: `${v['REDIS_KEY_PREFIX'] as string}:${v['EVENT_STREAM_KEY'] as string}`,
+      streamMaxLength: v['EVENT_STREAM_MAX_LENGTH'],
+      producerBufferMax: v['EVENT_PRODUCER_BUFFER_MAX'],
+    },
+    ingest: {
+      consumerGroup: v['INGEST_CONSUMER_GROUP'],
+      consumerName: v['INGEST_CONSUMER_NAME'],
+      batchSize: v['INGEST_BATCH_SIZE'],
+      blockMs: v['INGEST_BLOCK_MS'],
+      claimIdleMs: v['INGEST_CLAIM_IDLE_MS'],
+      maxDeliveries: v['INGEST_MAX_DELIVERIES'],
     },
     shutdown: { graceMs: v['SHUTDOWN_GRACE_MS'], drainDelayMs: v['SHUTDOWN_DRAIN_DELAY_MS'] },
   };

@@ -63,3 +63,9 @@ export function nonEmpty(name: string, expected: string) {
     .trim()
     .min(1, { error: `${name}: expected ${expected}, got an empty value` });
 }
+
+export function matches(name: string, pattern: RegExp, expected: string) {
+  return text(name, expected)
+    .trim()
+    .refine((v) => pattern.test(v), { error: (issue) => `${name}: expected ${expected}, got ${JSON.stringify(issue.input)}` });
+}
