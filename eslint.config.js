@@ -38,7 +38,8 @@ export default tseslint.config(
             // The engine runs workflow specs: execution may use workflow's public API (decision 0008).
             { sourceTag: 'scope:execution', onlyDependOnLibsWithTags: ['scope:execution', 'scope:workflow', 'scope:platform', 'scope:shared'] },
             { sourceTag: 'scope:session', onlyDependOnLibsWithTags: ['scope:session', 'scope:platform', 'scope:shared'] },
-            { sourceTag: 'scope:ussd', onlyDependOnLibsWithTags: ['scope:ussd', 'scope:platform', 'scope:shared'] },
+            // The USSD channel holds conversations: sessions, running executions of workflows (decision 0008).
+            { sourceTag: 'scope:ussd', onlyDependOnLibsWithTags: ['scope:ussd', 'scope:session', 'scope:execution', 'scope:workflow', 'scope:platform', 'scope:shared'] },
             { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:platform', 'scope:shared', 'scope:workflow', 'scope:execution', 'scope:session', 'scope:ussd'] },
             { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:platform', 'scope:shared', 'scope:workflow', 'scope:execution', 'scope:session', 'scope:ussd'] },
             { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain', 'type:util'] },
