@@ -41,7 +41,7 @@ describe('migrations on real PostgreSQL', () => {
     expect(applied).toEqual(MIGRATIONS.map((m) => m.name));
     expect(await runMigrations(dataSource, logger)).toEqual([]);
     expect(await migrationStatus(dataSource)).toEqual({ applied: applied, pending: [] });
-    expect(await tables(dataSource)).toEqual(['execution_logs', 'execution_retries', 'node_execution_logs', 'workflows']);
+    expect(await tables(dataSource)).toEqual(['execution_logs', 'execution_retries', 'node_execution_logs', 'ussd_claims', 'workflows']);
   });
 
   it('creates the seed schema, with the composite unique key on workflows and not the single-column one', async () => {
@@ -62,6 +62,7 @@ describe('migrations on real PostgreSQL', () => {
       'idx_node_execution_logs_execution_id',
       'idx_node_execution_logs_node_id',
       'idx_node_execution_logs_status',
+      'idx_ussd_claims_workflow_id',
       'idx_workflows_created_by',
       'idx_workflows_environment',
       'idx_workflows_tags',
@@ -93,6 +94,35 @@ describe('migrations on real PostgreSQL', () => {
     } finally {
       await a.destroy();
       await b.destroy();
+      await fresh.drop();
+    }
+  });
+
+  it('backfills USSD claims from the newest published version of active workflows; the earliest publisher keeps a contested pair', async () => {
+    const fresh = await createTestDatabase();
+    const db = await createDataSource(fresh.url, config.database, 'claims').initialize();
+    try {
+      await runMigrations(db, logger);
+      await revertLastMigration(db, logger); // back to before ussd_claims
+      const ussd = (code: string, environments: string[]) => JSON.stringify({ triggers: [{ type: 'ussd', serviceCode: code, environments, entry: 'a' }, { type: 'http', entry: 'a' }] });
+      const insert = `INSERT INTO workflows (workflow_id, version, name, spec, created_by, published_at, is_active) VALUES ($1, $2, 'w', $3::jsonb, 't', $4, $5)`;
+      const [a, b, c, d] = ['00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b', '00000000-0000-4000-8000-00000000000c', '00000000-0000-4000-8000-00000000000d'];
+      await db.query(insert, [a, 1, ussd('*1#', ['production']), '2026-01-01T00:00:00Z', true]);
+      await db.query(insert, [a, 2, ussd('*2#', ['production', 'staging']), '2026-01-02T00:00:00Z', true]); // newest published wins
+      await db.query(insert, [a, 3, ussd('*3#', ['production']), null, true]); // a draft claims nothing
+      await db.query(insert, [b, 1, ussd('*2#', ['production']), '2026-01-03T00:00:00Z', true]); // contested: a published first
+      await db.query(insert, [c, 1, ussd('*4#', ['production']), '2026-01-01T00:00:00Z', false]); // inactive
+      await db.query(insert, [d, 1, JSON.stringify({ triggers: 'garbage' }), '2026-01-01T00:00:00Z', true]); // malformed spec is skipped
+      await runMigrations(db, logger);
+      const rows: { service_code: string; environment: string; workflow_id: string }[] = await db.query(
+        `SELECT service_code, environment, workflow_id FROM ussd_claims ORDER BY service_code, environment`,
+      );
+      expect(rows).toEqual([
+        { service_code: '*2#', environment: 'production', workflow_id: a },
+        { service_code: '*2#', environment: 'staging', workflow_id: a },
+      ]);
+    } finally {
+      await db.destroy();
       await fresh.drop();
     }
   });

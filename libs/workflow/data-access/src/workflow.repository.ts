@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { type DataSource, QueryFailedError } from 'typeorm';
+import { type DataSource, type EntityManager, QueryFailedError } from 'typeorm';
+import { ussdClaims, type UssdClaim, type WorkflowSpec } from '@ussd/workflow-domain';
 import { WorkflowEntity } from './workflow.entity.js';
 
 /** Thrown when (workflow_id, version) already exists: someone else added that version first. */
@@ -11,6 +12,19 @@ export class VersionTakenError extends Error {
   ) {
     super(`version ${version} of workflow ${workflowId} already exists`);
     this.name = 'VersionTakenError';
+  }
+}
+
+/** Publishing (or reactivating) would give a USSD code + environment a second workflow. */
+export class UssdClaimConflictError extends Error {
+  constructor(
+    readonly workflowId: string,
+    readonly conflicts: readonly (UssdClaim & { readonly heldBy: string })[],
+  ) {
+    super(
+      `workflow ${workflowId} claims ${conflicts.map((c) => `${c.serviceCode} in ${c.environment} (held by workflow ${c.heldBy})`).join(', ')}`,
+    );
+    this.name = 'UssdClaimConflictError';
   }
 }
 
@@ -104,17 +118,21 @@ export class WorkflowRepository {
       expectedLatest ?? null,
     ];
     try {
-      const rows = (await this.dataSource.query(
-        `INSERT INTO workflows (workflow_id, version, name, description, spec, created_by, tags, environment, published_at, is_active)
-         SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4::jsonb, $5, $6::text[], $7,
-                CASE WHEN $8::boolean THEN NOW() END,
-                COALESCE(BOOL_OR(is_active), true)
-           FROM workflows WHERE workflow_id = $1
-         HAVING $9::int IS NULL OR COALESCE(MAX(version), 0) = $9::int
-         RETURNING *`,
-        params,
-      )) as Record<string, unknown>[];
-      const row = rows[0];
+      const row = await this.dataSource.transaction(async (manager) => {
+        const inserted = (await manager.query(
+          `INSERT INTO workflows (workflow_id, version, name, description, spec, created_by, tags, environment, published_at, is_active)
+           SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4::jsonb, $5, $6::text[], $7,
+                  CASE WHEN $8::boolean THEN NOW() END,
+                  COALESCE(BOOL_OR(is_active), true)
+             FROM workflows WHERE workflow_id = $1
+           HAVING $9::int IS NULL OR COALESCE(MAX(version), 0) = $9::int
+           RETURNING *`,
+          params,
+        )) as Record<string, unknown>[];
+        const first = inserted[0];
+        if (first && input.publish === true && first['is_active'] === true) await this.claim(manager, input.workflowId, first['spec']);
+        return first;
+      });
       if (!row) throw new VersionTakenError(input.workflowId, (expectedLatest ?? 0) + 1);
       if (input.publish === true) this.changed(input.workflowId);
       return this.toEntity(row);
@@ -178,76 +196,155 @@ export class WorkflowRepository {
   }
 
   /** Sets published_at once; a published version is never published (or changed) again. */
+  /**
+   * Sets published_at once; a published version is never published (or changed) again.
+   * The version's USSD claims replace the workflow's in the same transaction.
+   * @throws UssdClaimConflictError when another active workflow holds one of its claims.
+   */
   async publish(workflowId: string, version: number): Promise<WorkflowEntity | null> {
-    const rows = await this.mutate(
-      `UPDATE workflows SET published_at = NOW() WHERE workflow_id = $1 AND version = $2 AND published_at IS NULL RETURNING *`,
-      [workflowId, version],
-    );
-    if (rows[0]) this.changed(workflowId);
-    return rows[0] ? this.toEntity(rows[0]) : null;
-  }
-
-  /** Activates or deactivates every version of a workflow; returns how many rows it has. */
-  async setActive(workflowId: string, active: boolean): Promise<number> {
-    const result = await this.rows.update({ workflowId }, { isActive: active });
-    this.changed(workflowId);
-    return result.affected ?? 0;
+    const row = await this.dataSource.transaction(async (manager) => {
+      const rows = await this.mutate(
+        `UPDATE workflows SET published_at = NOW() WHERE workflow_id = $1 AND version = $2 AND published_at IS NULL RETURNING *`,
+        [workflowId, version],
+        manager,
+      );
+      const first = rows[0];
+      // Publishing an older version than the newest published one changes nothing that runs.
+      if (first && first['is_active'] === true && (await this.isNewestPublished(manager, workflowId, version))) await this.claim(manager, workflowId, first['spec']);
+      return first;
+    });
+    if (row) this.changed(workflowId);
+    return row ? this.toEntity(row) : null;
   }
 
   /**
-   * Active workflows, each as its newest version, newest first. `offset` is the seed's
-   * LIMIT/OFFSET; `after` is keyset pagination for deep pages (stable under inserts).
+   * Activates or deactivates every version of a workflow; returns how many rows it has.
+   * Deactivating gives up its USSD claims; reactivating takes them back (or fails with
+   * UssdClaimConflictError, leaving it inactive, when another workflow took them meanwhile).
    */
-  async listActive(filter: WorkflowListFilter, limit: number, page: { offset: number } | { after: ListCursor }): Promise<WorkflowEntity[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const param = (value: unknown) => {
-      params.push(value);
-      return `$${params.length}`;
-    };
-    if (filter.tags && filter.tags.length > 0) where.push(`latest.tags ${filter.tagMode === 'all' ? '@>' : '&&'} ${param([...filter.tags])}::text[]`);
-    if (filter.environment !== undefined) where.push(`latest.environment = ${param(filter.environment)}`);
-    if (filter.createdBy !== undefined) where.push(`latest.created_by = ${param(filter.createdBy)}`);
-    if (filter.nameContains !== undefined) where.push(`latest.name ILIKE ${param(likeContains(filter.nameContains))}`);
-    if ('after' in page) {
-      where.push(`(latest.created_at, latest.id) < (SELECT created_at, id FROM workflows WHERE id = ${param(page.after.id)}::uuid)`);
-    }
-    const sql = `
-      SELECT * FROM (
-        SELECT DISTINCT ON (workflow_id) id, workflow_id, version, name, description, created_by, created_at,
-               published_at, tags, environment, is_active
-          FROM workflows
-         WHERE is_active = true
-         ORDER BY workflow_id, version DESC
-      ) latest
-      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY latest.created_at DESC, latest.id DESC
-      LIMIT ${param(limit)} ${'offset' in page ? `OFFSET ${param(page.offset)}` : ''}`;
-    const rows = (await this.dataSource.query(sql, params)) as Record<string, unknown>[];
-    return rows.map((row) => this.toEntity(row));
-  }
-
-  /** UPDATE … RETURNING: TypeORM's postgres driver answers [rows, rowCount] for updates. */
-  private async mutate(sql: string, params: unknown[]): Promise<Record<string, unknown>[]> {
-    const result = (await this.dataSource.query(sql, params)) as unknown;
-    if (Array.isArray(result) && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as Record<string, unknown>[];
-    return result as Record<string, unknown>[];
-  }
-
-  private toEntity(row: Record<string, unknown>): WorkflowEntity {
-    return this.rows.create({
-      id: row['id'] as string,
-      workflowId: row['workflow_id'] as string,
-      version: row['version'] as number,
-      name: row['name'] as string,
-      description: (row['description'] as string | null) ?? null,
-      spec: row['spec'],
-      createdBy: row['created_by'] as string,
-      createdAt: new Date(row['created_at'] as string | Date),
-      publishedAt: row['published_at'] ? new Date(row['published_at'] as string | Date) : null,
-      tags: (row['tags'] as string[] | null) ?? null,
-      environment: (row['environment'] as string | null) ?? null,
-      isActive: row['is_active'] as boolean,
+  async setActive(workflowId: string, active: boolean): Promise<number> {
+    const affected = await this.dataSource.transaction(async (manager) => {
+      const rows = await this.mutate(`UPDATE workflows SET is_active = $2 WHERE workflow_id = $1 RETURNING version, published_at, spec`, [workflowId, active], manager);
+      if (!active) {
+        await manager.query(`DELETE FROM ussd_claims WHERE workflow_id = $1`, [workflowId]);
+      } else {
+        const published = rows.filter((r) => r['published_at'] !== null).sort((a, b) => (b['version'] as number) - (a['version'] as number))[0];
+        if (published) await this.claim(manager, workflowId, published['spec']);
+      }
+      return rows.length;
     });
+    this.changed(workflowId);
+    return affected;
   }
-}
+
+  /**
+   * The workflow that answers a USSD service code in an environment: the newest published
+   * version of the active workflow claiming the pair, or null (nobody claims it).
+   */
+  async findUssdRoute(serviceCode: string, environment: string): Promise<WorkflowEntity | null> {
+    const rows = (await this.dataSource.query(
+      `SELECT w.* FROM ussd_claims c
+         JOIN LATERAL (
+           SELECT * FROM workflows
+            WHERE workflow_id = c.workflow_id AND published_at IS NOT NULL
+            ORDER BY version DESC LIMIT 1
+         ) w ON true
+        WHERE c.service_code = $1 AND c.environment = $2 AND w.is_active`,
+      [serviceCode, environment],
+    )) as Record<string, unknown>[];
+    return rows[0] ? this.toEntity(rows[0]) : null;
+  }
+
+  private async isNewestPublished(manager: EntityManager, workflowId: string, version: number): Promise<boolean> {
+    const rows = (await manager.query(`SELECT MAX(version) AS newest FROM workflows WHERE workflow_id = $1 AND published_at IS NOT NULL`, [workflowId])) as { newest: number | null }[];
+    return rows[0]?.newest === version;
+  }
+
+  /**
+   * Replaces the workflow's USSD claims with `spec`'s. Concurrent claimers of one pair are
+   * serialised by the primary key: the later one finds it taken and fails the transaction.
+   */
+  private async claim(manager: EntityManager, workflowId: string, spec: unknown): Promise<void> {
+    const claims = ussdClaims(spec as WorkflowSpec);
+    await manager.query(`DELETE FROM ussd_claims WHERE workflow_id = $1`, [workflowId]);
+    if (claims.length === 0) return;
+    const codes = claims.map((c) => c.serviceCode);
+    const environments = claims.map((c) => c.environment);
+    const inserted = (await manager.query(
+        `INSERT INTO ussd_claims (service_code, environment, workflow_id)
+         SELECT code, env, $3::uuid FROM UNNEST($1::text[], $2::text[]) AS t(code, env)
+         ON CONFLICT (service_code, environment) DO NOTHING
+         RETURNING service_code`,
+        [codes, environments, workflowId],
+      )) as unknown[];
+      if (inserted.length === claims.length) return;
+      const holders = (await manager.query(
+        `SELECT c.service_code, c.environment, c.workflow_id FROM ussd_claims c
+           JOIN UNNEST($1::text[], $2::text[]) AS t(code, env) ON c.service_code = t.code AND c.environment = t.env
+          WHERE c.workflow_id <> $3::uuid ORDER BY 1, 2`,
+        [codes, environments, workflowId],
+      )) as { service_code: string; environment: string; workflow_id: string }[];
+      throw new UssdClaimConflictError(
+        workflowId,
+        holders.map((h) => ({ serviceCode: h.service_code, environment: h.environment, heldBy: h.workflow_id })),
+      );
+    }
+  
+    /**
+     * Active workflows, each as its newest version, newest first. `offset` is the seed's
+     * LIMIT/OFFSET; `after` is keyset pagination for deep pages (stable under inserts).
+     */
+    async listActive(filter: WorkflowListFilter, limit: number, page: { offset: number } | { after: ListCursor }): Promise<WorkflowEntity[]> {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const param = (value: unknown) => {
+        params.push(value);
+        return `$${params.length}`;
+      };
+      if (filter.tags && filter.tags.length > 0) where.push(`latest.tags ${filter.tagMode === 'all' ? '@>' : '&&'} ${param([...filter.tags])}::text[]`);
+      if (filter.environment !== undefined) where.push(`latest.environment = ${param(filter.environment)}`);
+      if (filter.createdBy !== undefined) where.push(`latest.created_by = ${param(filter.createdBy)}`);
+      if (filter.nameContains !== undefined) where.push(`latest.name ILIKE ${param(likeContains(filter.nameContains))}`);
+      if ('after' in page) {
+        where.push(`(latest.created_at, latest.id) < (SELECT created_at, id FROM workflows WHERE id = ${param(page.after.id)}::uuid)`);
+      }
+      const sql = `
+        SELECT * FROM (
+          SELECT DISTINCT ON (workflow_id) id, workflow_id, version, name, description, created_by, created_at,
+                 published_at, tags, environment, is_active
+            FROM workflows
+           WHERE is_active = true
+           ORDER BY workflow_id, version DESC
+        ) latest
+        ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY latest.created_at DESC, latest.id DESC
+        LIMIT ${param(limit)} ${'offset' in page ? `OFFSET ${param(page.offset)}` : ''}`;
+      const rows = (await this.dataSource.query(sql, params)) as Record<string, unknown>[];
+      return rows.map((row) => this.toEntity(row));
+    }
+  
+    /** UPDATE … RETURNING: TypeORM's postgres driver answers [rows, rowCount] for updates. */
+    private async mutate(sql: string, params: unknown[], manager?: EntityManager): Promise<Record<string, unknown>[]> {
+      const result = (await (manager ?? this.dataSource).query(sql, params)) as unknown;
+      if (Array.isArray(result) && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as Record<string, unknown>[];
+      return result as Record<string, unknown>[];
+    }
+  
+    private toEntity(row: Record<string, unknown>): WorkflowEntity {
+      return this.rows.create({
+        id: row['id'] as string,
+        workflowId: row['workflow_id'] as string,
+        version: row['version'] as number,
+        name: row['name'] as string,
+        description: (row['description'] as string | null) ?? null,
+        spec: row['spec'],
+        createdBy: row['created_by'] as string,
+        createdAt: new Date(row['created_at'] as string | Date),
+        publishedAt: row['published_at'] ? new Date(row['published_at'] as string | Date) : null,
+        tags: (row['tags'] as string[] | null) ?? null,
+        environment: (row['environment'] as string | null) ?? null,
+        isActive: row['is_active'] as boolean,
+      });
+    }
+  }
+  

@@ -5,6 +5,7 @@ export const WorkflowProblem = {
   notFound: 'urn:problem:workflow:not-found',
   versionNotFound: 'urn:problem:workflow:version-not-found',
   versionConflict: 'urn:problem:workflow:version-conflict',
+  ussdClaimConflict: 'urn:problem:workflow:ussd-claim-conflict',
   immutable: 'urn:problem:workflow:published-version-immutable',
   invalidSpec: 'urn:problem:workflow:invalid-spec',
   specTooLarge: 'urn:problem:workflow:spec-too-large',
@@ -34,6 +35,20 @@ export class WorkflowVersionNotFoundException extends ProblemException {
 export class WorkflowVersionConflictException extends ProblemException {
   constructor(workflowId: string, detail: string) {
     super({ type: WorkflowProblem.versionConflict, title: 'Version conflict', status: 409, detail, workflowId });
+  }
+}
+
+/** Another active workflow answers one of the version's USSD service codes in that environment. */
+export class UssdClaimConflictException extends ProblemException {
+  constructor(workflowId: string, conflicts: readonly { serviceCode: string; environment: string; heldBy: string }[]) {
+    super({
+      type: WorkflowProblem.ussdClaimConflict,
+      title: 'USSD service code already claimed',
+      status: 409,
+      detail: `${conflicts.map((c) => `${c.serviceCode} in ${c.environment} is answered by workflow ${c.heldBy}`).join('; ')}. Deactivate that workflow or publish a version without the claim first.`,
+      workflowId,
+      conflicts,
+    });
   }
 }
 

@@ -149,6 +149,7 @@ export class WorkflowsController {
   @ApiHeader({ name: 'If-Match', required: false })
   @ApiResponse({ status: 200, schema: version })
   @ApiResponse({ status: 400, ...problem })
+  @ApiResponse({ status: 409, ...problem, description: 'Another active workflow answers one of its USSD codes in that environment' })
   async publish(
     @Param('workflowId', workflowIdParam) workflowId: string,
     @Param('version', versionParam) versionNumber: number,
@@ -163,6 +164,7 @@ export class WorkflowsController {
   @ApiHeader(actorHeader)
   @ApiBody({ schema: openApiSchema(RollbackBody) })
   @ApiResponse({ status: 201, schema: version })
+  @ApiResponse({ status: 409, ...problem, description: 'A version was added meanwhile, or a USSD code is now answered by another workflow' })
   async rollback(
     @Param('workflowId', workflowIdParam) workflowId: string,
     @Body(new ZodValidationPipe(RollbackBody)) body: RollbackBody,
@@ -191,6 +193,7 @@ export class WorkflowsController {
   @Post(':workflowId/reactivate')
   @HttpCode(200)
   @ApiOperation({ summary: 'Reactivate a deactivated workflow' })
+  @ApiResponse({ status: 409, ...problem, description: 'Another workflow answers one of its USSD codes meanwhile; it stays inactive' })
   reactivate(@Param('workflowId', workflowIdParam) workflowId: string) {
     return this.workflows.setActive(workflowId, true);
   }

@@ -213,6 +213,57 @@ describe('workflow registry API against real PostgreSQL', () => {
       expect((await call('POST', `/workflows/${id}/rollback`, { version: 42 })).status).toBe(404);
       expect((await call('POST', `/workflows/${id}/rollback`, { version: 'one' })).status).toBe(400);
     });
+
+    describe('USSD service codes', () => {
+      const code = () => `*${Math.floor(Math.random() * 900_000) + 100_000}#`;
+      const ussdSpec = (serviceCode: string, environments: string[]) => ({ ...validSpec(), triggers: [{ type: 'ussd', serviceCode, environments, entry: 'menu' }] });
+      async function publishNew(spec: unknown) {
+        const created = await createWorkflow({ spec });
+        const id = created.body['workflowId'] as string;
+        return { id, published: await call('POST', `/workflows/${id}/versions/1/publish`) };
+      }
+
+      it('refuses to publish a second workflow claiming a code and environment that another active workflow answers', async () => {
+        const shared = code();
+        const first = await publishNew(ussdSpec(shared, ['production', 'staging']));
+        expect(first.published.status).toBe(200);
+        const second = await publishNew(ussdSpec(shared, ['staging']));
+        expect(second.published.status).toBe(409);
+        expect(second.published.body).toMatchObject({
+          type: 'urn:problem:workflow:ussd-claim-conflict',
+          conflicts: [{ serviceCode: shared, environment: 'staging', heldBy: first.id }],
+        });
+        expect((await call('GET', `/workflows/${second.id}/versions/1`)).body['status']).toBe('draft'); // nothing published
+        // Another environment of the same code is free.
+        expect((await publishNew(ussdSpec(shared, ['qa']))).published.status).toBe(200);
+      });
+
+      it('lets one of two racing publishes of the same claim win', async () => {
+        const shared = code();
+        const [a, b] = await Promise.all([createWorkflow({ spec: ussdSpec(shared, ['production']) }), createWorkflow({ spec: ussdSpec(shared, ['production']) })]);
+        const results = await Promise.all([a, b].map((w) => call('POST', `/workflows/${w.body['workflowId'] as string}/versions/1/publish`)));
+        expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+      });
+
+      it('frees the claim when the holder deactivates or publishes a version without it, and refuses a reactivation that would clash', async () => {
+        const shared = code();
+        const holder = await publishNew(ussdSpec(shared, ['production']));
+        expect((await call('POST', `/workflows/${holder.id}/deactivate`)).status).toBe(200);
+        const taker = await publishNew(ussdSpec(shared, ['production']));
+        expect(taker.published.status).toBe(200);
+        const reactivated = await call('POST', `/workflows/${holder.id}/reactivate`);
+        expect(reactivated.status).toBe(409);
+        expect(reactivated.body['conflicts']).toEqual([{ serviceCode: shared, environment: 'production', heldBy: taker.id }]);
+        expect((await call('GET', `/workflows/${holder.id}/versions/1`)).body['isActive']).toBe(false); // stayed inactive
+
+        // The taker moves to another code in version 2; the old code is free again.
+        await call('POST', `/workflows/${taker.id}/versions`, { spec: ussdSpec(code(), ['production']) });
+        expect((await call('POST', `/workflows/${taker.id}/versions/2/publish`)).status).toBe(200);
+        expect((await call('POST', `/workflows/${holder.id}/reactivate`)).status).toBe(200);
+        // Rolling the taker back to version 1 would take the code again: refused.
+        expect((await call('POST', `/workflows/${taker.id}/rollback`, { version: 1 })).status).toBe(409);
+      });
+    });
   });
 
   it('diffs two versions with JSON pointer paths', async () => {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
 import { type InvalidParam, ValidationProblem } from '@ussd/platform-http';
-import { type ListCursor, VersionTakenError, type WorkflowEntity, WorkflowRepository } from '@ussd/workflow-data-access';
+import { type ListCursor, UssdClaimConflictError, VersionTakenError, type WorkflowEntity, WorkflowRepository } from '@ussd/workflow-data-access';
 import { diffSpecs, type SpecError, validateWorkflowSpec, workflowSpecJsonSchema } from '@ussd/workflow-domain';
 import { ifMatchSatisfied, versionEtag } from './etag.js';
 import type { AddVersionBody, CreateWorkflowBody, ListWorkflowsQuery, UpdateDraftBody, WorkflowDiff, WorkflowPage, WorkflowVersionView } from './workflow.dto.js';
@@ -11,6 +11,7 @@ import {
   PreconditionFailedException,
   PreconditionRequiredException,
   PublishedVersionImmutableException,
+  UssdClaimConflictException,
   WorkflowNotFoundException,
   WorkflowSpecTooLargeException,
   WorkflowVersionConflictException,
@@ -125,7 +126,7 @@ export class WorkflowsService {
     if (!ifMatchSatisfied(ifMatch, versionEtag(current))) throw new PreconditionFailedException(`Version ${version} changed since you read it.`);
     if (current.publishedAt !== null) return this.result(current, { withSpec: true });
     this.assertValid(current.spec);
-    const published = (await this.workflows.publish(workflowId, version)) ?? (await this.requireVersion(workflowId, version));
+    const published = (await claiming(workflowId, () => this.workflows.publish(workflowId, version))) ?? (await this.requireVersion(workflowId, version));
     return this.result(published, { withSpec: true });
   }
 
@@ -135,7 +136,7 @@ export class WorkflowsService {
     const latest = await this.requireLatest(workflowId);
     this.assertValid(target.spec);
     try {
-      const entity = await this.workflows.insertNextVersion(
+      const entity = await claiming(workflowId, () => this.workflows.insertNextVersion(
         {
           workflowId,
           name: target.name,
@@ -147,7 +148,7 @@ export class WorkflowsService {
           publish: true,
         },
         latest.version,
-      );
+      ));
       return this.result(entity, { withSpec: true });
     } catch (error) {
       if (error instanceof VersionTakenError) throw new WorkflowVersionConflictException(workflowId, 'A version was added meanwhile; try the roll-back again.');
@@ -162,7 +163,7 @@ export class WorkflowsService {
   }
 
   async setActive(workflowId: string, active: boolean): Promise<{ workflowId: string; isActive: boolean; versions: number }> {
-    const versions = await this.workflows.setActive(workflowId, active);
+    const versions = await claiming(workflowId, () => this.workflows.setActive(workflowId, active));
     if (versions === 0) throw new WorkflowNotFoundException(workflowId);
     return { workflowId, isActive: active, versions };
   }
@@ -254,4 +255,14 @@ function decodeCursor(text: string): ListCursor {
     throw new ValidationProblem([{ in: 'query', pointer: '/cursor', reason: 'not a cursor from a previous page' }], 'The request query is not valid.');
   }
   return { id };
+}
+
+/** Turns the repository's claim conflict into its 409 problem. */
+async function claiming<T>(workflowId: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof UssdClaimConflictError) throw new UssdClaimConflictException(workflowId, error.conflicts);
+    throw error;
+  }
 }
