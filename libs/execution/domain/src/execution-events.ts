@@ -91,6 +91,26 @@ export interface ExecutionEventSink {
   emit(event: ExecutionEvent): void | Promise<void>;
 }
 
+/**
+ * A sink that can fall behind (a buffer in front of PostgreSQL or Redis) says so here, so that
+ * callers refuse to start new work (503) while the work already running can still log every
+ * event. Both production sinks implement it; check any injected sink with `sinkBackPressure`.
+ */
+export interface EventSinkBackPressure {
+  /** True while new executions should be refused. */
+  readonly saturated: boolean;
+  /** Events accepted by emit() and not yet durable. */
+  readonly pending: number;
+  /** Why it is saturated, for the caller's error message (e.g. "Redis is unreachable"). */
+  readonly saturationReason?: string | undefined;
+}
+
+/** The sink's back-pressure state if it reports one; undefined for sinks that never fall behind. */
+export function sinkBackPressure(sink: ExecutionEventSink): EventSinkBackPressure | undefined {
+  const candidate = sink as Partial<EventSinkBackPressure>;
+  return typeof candidate.saturated === 'boolean' && typeof candidate.pending === 'number' ? (sink as unknown as EventSinkBackPressure) : undefined;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isIso = (value: unknown) => typeof value === 'string' && value.length <= 40 && !Number.isNaN(Date.parse(value));
 

@@ -137,4 +137,15 @@ describe('cancel', () => {
     expect(sink.trail()).toEqual(['execution.started', 'execution.paused', 'node:menu:canceled:0', 'execution.finished']);
     expect(sink.events.every((event) => event.workflowId === WORKFLOW_ID)).toBe(true);
   });
+
+  it('ends a paused execution as timeout when its session expired', async () => {
+    const { engine, sink } = setup();
+    const menu = paused(await engine.start({ executionId: nextExecutionId(), workflow: conversation, trigger: { type: 'ussd', payload: {} }, session: SESSION }));
+    expect(await engine.cancel(menu.continuation, 'the session expired', { status: 'timeout', code: 'session.expired' })).toEqual({
+      status: 'timeout',
+      error: { code: 'session.expired', message: 'the session expired', nodeId: 'menu' },
+    });
+    expect(sink.trail()).toEqual(['execution.started', 'execution.paused', 'node:menu:timeout:0', 'execution.finished']);
+    expect(sink.finished()).toMatchObject([{ status: 'timeout', error: { code: 'session.expired' } }]);
+  });
 });

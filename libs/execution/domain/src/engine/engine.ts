@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { NODE_ERROR_CODES, type JsonValue, type WorkflowNodeBase } from '@ussd/workflow-domain';
+import { EXECUTION_ERROR_CODES, NODE_ERROR_CODES, type JsonValue, type WorkflowNodeBase } from '@ussd/workflow-domain';
 import type { ExecutionErrorInfo } from '../execution-events.js';
 import { systemClock, type Clock } from './clock.js';
 import { continuationProblem, type Continuation } from './continuation.js';
@@ -99,12 +99,13 @@ export class WorkflowEngine {
   }
 
   /**
-   * Ends a paused execution as `canceled` (the subscriber hung up, an operator stopped it):
-   * the waiting attempt and the execution get their finished events, paused children too.
+   * Ends a paused execution as `canceled` (the subscriber hung up, an operator stopped it) or,
+   * with `ending.status` 'timeout', as timed out (its USSD session expired): the waiting attempt
+   * and the execution get their finished events, paused children are canceled.
    */
-  async cancel(continuation: Continuation, reason = 'canceled while paused'): Promise<EngineResult> {
+  async cancel(continuation: Continuation, reason = 'canceled while paused', ending: { status: 'canceled' | 'timeout'; code?: string } = { status: 'canceled' }): Promise<EngineResult> {
     try {
-      return await this.cancelExecution(continuation, reason);
+      return await this.cancelExecution(continuation, reason, ending);
     } catch (error) {
       return failed(ENGINE_ERROR_CODES.internal, `engine error: ${errorMessage(error)}`);
     }
@@ -206,7 +207,7 @@ export class WorkflowEngine {
     );
   }
 
-  private async cancelExecution(value: unknown, reason: string): Promise<EngineResult> {
+  private async cancelExecution(value: unknown, reason: string, ending: { status: 'canceled' | 'timeout'; code?: string } = { status: 'canceled' }): Promise<EngineResult> {
     const problem = continuationProblem(value);
     if (problem !== undefined) return failed(ENGINE_ERROR_CODES.invalidContinuation, `the continuation is not usable: ${problem}`);
     const continuation = value as Continuation;
@@ -215,7 +216,7 @@ export class WorkflowEngine {
     const node = { id: continuation.node.id, type: continuation.node.type } as WorkflowNodeBase;
     const state = this.stateFrom(workflow, new Map(), continuation, continuation.session);
     const run = new ExecutionRun(this.services, state, this.recorder(continuation.executionId, workflow), undefined);
-    const error = { code: ENGINE_ERROR_CODES.canceled, message: reason, nodeId: node.id };
+    const error = { code: ending.code ?? (ending.status === 'timeout' ? EXECUTION_ERROR_CODES.timeout : ENGINE_ERROR_CODES.canceled), message: reason, nodeId: node.id };
     return run.run(
       async () => undefined,
       () =>
@@ -228,6 +229,7 @@ export class WorkflowEngine {
             suspended: { attemptStartedAt: Date.parse(continuation.node.attemptStartedAt), timeoutAt: null, state: continuation.node.state, wake: { kind: 'timer' } },
           },
           error,
+          ending.status,
         ),
     );
   }

@@ -55,7 +55,9 @@ type AttemptEnd =
   | { readonly kind: 'result'; readonly result: Exclude<NodeResult, { type: 'suspend' }> }
   | { readonly kind: 'error'; readonly error: ExecutionErrorInfo }
   | { readonly kind: 'execution-timeout' }
-  | { readonly kind: 'canceled' };
+  | { readonly kind: 'canceled' }
+  /** Ended from outside while suspended (engine.cancel): canceled, or timed out (the session expired). */
+  | { readonly kind: 'stopped'; readonly status: 'canceled' | 'timeout'; readonly error: ExecutionErrorInfo };
 
 type Finish = { readonly status: 'completed'; readonly output: JsonValue; readonly message: string } | { readonly status: 'failed' | 'timeout' | 'canceled'; readonly error: ExecutionErrorInfo };
 
@@ -306,13 +308,13 @@ export class ExecutionRun {
   }
 
   /** Ends a paused execution without waking it (engine.cancel): its attempt, then the execution. */
-  async cancelSuspended(node: WorkflowNodeBase, cursor: Cursor, error: ExecutionErrorInfo): Promise<EngineResult> {
+  async cancelSuspended(node: WorkflowNodeBase, cursor: Cursor, error: ExecutionErrorInfo, status: 'canceled' | 'timeout' = 'canceled'): Promise<EngineResult> {
     const suspended = cursor.suspended;
-    if (suspended === undefined) return this.finish({ status: 'canceled', error });
-    await this.nodeFinished(node, cursor.attempt, suspended.attemptStartedAt, { kind: 'canceled' }, error);
+    if (suspended === undefined) return this.finish({ status, error });
+    await this.nodeFinished(node, cursor.attempt, suspended.attemptStartedAt, { kind: 'stopped', status, error });
     const handler = this.services.handlers.get(node.type);
     if (handler !== undefined) await this.abandon(node, handler, cursor.attempt, suspended.state, error);
-    return this.finish({ status: 'canceled', error });
+    return this.finish({ status, error });
   }
 
   private async nodeFinished(node: WorkflowNodeBase, attempt: number, startedAt: number, end: AttemptEnd, reason?: ExecutionErrorInfo): Promise<void> {
@@ -339,6 +341,10 @@ export class ExecutionRun {
       case 'canceled':
         status = 'canceled';
         error = reason ?? this.canceledError(node);
+        break;
+      case 'stopped':
+        status = end.status;
+        error = end.error;
         break;
     }
     const capped = capValue(output, this.services.outputCapBytes);
@@ -387,6 +393,8 @@ export class ExecutionRun {
         return this.executionTimeoutError(node);
       case 'canceled':
         return this.canceledError(node);
+      case 'stopped':
+        return end.error;
       case 'result':
         return { code: ENGINE_ERROR_CODES.internal, message: 'not an error', nodeId: node.id };
     }
