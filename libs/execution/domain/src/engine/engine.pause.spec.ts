@@ -105,6 +105,17 @@ describe('cancel', () => {
     expect(sink.finished()).toMatchObject([{ status: 'canceled' }]);
   });
 
+  it("ends as timeout, not canceled, when the caller's signal aborts with a TimeoutError (a hop deadline)", async () => {
+    const sink = new MemorySink();
+    const engine = new WorkflowEngine({ sink, handlers: NodeHandlerRegistry.withBuiltins().replace('http.request', hanging) });
+    const controller = new AbortController();
+    const pending = engine.start({ executionId: nextExecutionId(), workflow: slowCall, trigger: { type: 'http', payload: {} }, signal: controller.signal });
+    setTimeout(() => controller.abort(new DOMException('the hop deadline (5000 ms) passed', 'TimeoutError')), 10);
+    expect(await pending).toMatchObject({ status: 'timeout', error: { code: 'execution.timeout', nodeId: 'call', message: expect.stringContaining('hop deadline') } });
+    expect(sink.trail()).toEqual(['execution.started', 'node:call:timeout:0', 'execution.finished']);
+    expect(sink.finished()).toMatchObject([{ status: 'timeout' }]);
+  });
+
   it('cancels before the first node when the signal is already aborted', async () => {
     const { engine, sink } = setup();
     const result = await engine.start({ executionId: nextExecutionId(), workflow: slowCall, trigger: { type: 'http', payload: {} }, signal: AbortSignal.abort() });

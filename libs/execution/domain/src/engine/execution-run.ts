@@ -118,8 +118,10 @@ export class ExecutionRun {
   }
 
   /** Ends the execution: one `execution.finished`, whose failure turns the result into `events.unavailable`. */
-  async finish(end: Finish): Promise<EngineResult> {
+  async finish(given: Finish): Promise<EngineResult> {
     this.finishing = true;
+    // A caller's deadline (the signal aborted with a TimeoutError) ends the execution as timeout.
+    const end: Finish = given.status === 'canceled' && this.abortedByDeadline() ? { status: 'timeout', error: given.error } : given;
     const now = this.services.clock.now();
     const output = end.status === 'completed' ? end.output : null;
     try {
@@ -202,6 +204,8 @@ export class ExecutionRun {
           return this.finish({ status: 'timeout', error: this.executionTimeoutError(node) });
         case 'canceled':
           return this.finish({ status: 'canceled', error: this.canceledError(node) });
+        case 'stopped':
+          return this.finish({ status: end.status, error: end.error });
         case 'error': {
           const next = await this.afterError(node, cursor, end.error);
           if ('status' in next) return this.finish(next);
@@ -339,7 +343,7 @@ export class ExecutionRun {
         error = this.executionTimeoutError(node);
         break;
       case 'canceled':
-        status = 'canceled';
+        status = reason === undefined && this.abortedByDeadline() ? 'timeout' : 'canceled';
         error = reason ?? this.canceledError(node);
         break;
       case 'stopped':
@@ -410,8 +414,19 @@ export class ExecutionRun {
     return { code: NODE_ERROR_CODES.timeout, message: `node '${node.id}' exceeded its ${limit} ms timeout`, nodeId: node.id };
   }
 
+  /** The signal was aborted with a TimeoutError (`AbortSignal.timeout`, a hop deadline). */
+  private abortedByDeadline(): boolean {
+    const reason: unknown = this.signal?.aborted === true ? this.signal.reason : undefined;
+    return typeof reason === 'object' && reason !== null && (reason as { name?: unknown }).name === 'TimeoutError';
+  }
+
   private canceledError(node: WorkflowNodeBase): ExecutionErrorInfo {
     const reason: unknown = this.signal?.reason;
+    if (this.abortedByDeadline()) {
+      const message = (reason as { message?: unknown }).message;
+      const detail = typeof message === 'string' && message !== '' ? `: ${message}` : '';
+      return { code: EXECUTION_ERROR_CODES.timeout, message: `the caller's deadline passed at node '${node.id}'${detail}`, nodeId: node.id };
+    }
     const why = reason instanceof Error && reason.name !== 'AbortError' ? `: ${reason.message}` : typeof reason === 'string' ? `: ${reason}` : '';
     return { code: ENGINE_ERROR_CODES.canceled, message: `the execution was canceled at node '${node.id}'${why}`, nodeId: node.id };
   }
