@@ -25,3 +25,4 @@ export * from './hubtel.js';
 export * from './adapters.js';
 export * from './msisdn.js';
 export * from './gsm7.js';
+export * from './screens.js';
