@@ -1,4 +1,4 @@
-import type { ExecutionEvent, ExecutionEventSink } from '@ussd/execution-domain';
+import type { EventSinkBackPressure, ExecutionEvent, ExecutionEventSink } from '@ussd/execution-domain';
 import type { ExecutionLogIngestor } from './execution-log.ingestor.js';
 
 export interface BufferedEventWriterOptions {
@@ -24,7 +24,7 @@ export class EventBufferFullError extends Error {
  * path never waits on a database write. A failed batch stays at the head of the buffer and is
  * retried with backoff; the buffer is bounded, and past the bound emit() throws.
  */
-export class BufferedEventWriter implements ExecutionEventSink {
+export class BufferedEventWriter implements ExecutionEventSink, EventSinkBackPressure {
   private buffer: ExecutionEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -46,6 +46,10 @@ export class BufferedEventWriter implements ExecutionEventSink {
    */
   get saturated(): boolean {
     return this.buffer.length >= this.options.maxBuffered / 2;
+  }
+
+  get saturationReason(): string | undefined {
+    return this.saturated ? 'the execution log database is not keeping up or is down' : undefined;
   }
 
   emit(event: ExecutionEvent): void {

@@ -13,3 +13,8 @@ export * from './buffered-event-writer.js';
 export * from './execution-reaper.js';
 /** Builds engine-shaped events: for tests, benchmarks and fault drills. */
 export * from './execution-event.factory.js';
+/** The Redis Stream path: wire format, the api's producer sink, the log-ingester's consumer, dead letters. */
+export * from './event-stream.js';
+export * from './redis-stream-event-sink.js';
+export * from './event-stream-consumer.js';
+export * from './dead-letters.js';

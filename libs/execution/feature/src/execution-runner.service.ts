@@ -8,9 +8,10 @@ import {
   type ExecutionEvent,
   type ExecutionEventSink,
   type PinnedWorkflow,
+  sinkBackPressure,
   WorkflowEngine,
 } from '@ussd/execution-domain';
-import { BufferedEventWriter, ExecutionLogRepository } from '@ussd/execution-data-access';
+import { ExecutionLogRepository } from '@ussd/execution-data-access';
 import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
 import { InjectLogger, type Logger } from '@ussd/platform-logging';
 import { type WorkflowEntity, WorkflowRepository } from '@ussd/workflow-data-access';
@@ -90,7 +91,8 @@ export class ExecutionRunner implements OnModuleInit, OnApplicationBootstrap {
   }
 
   async run(workflowId: string, body: RunExecutionBody, retryOf?: string): Promise<RunResult> {
-    if (this.sink instanceof BufferedEventWriter && this.sink.saturated) throw new EventBacklogException(this.sink.pending);
+    const backPressure = sinkBackPressure(this.sink);
+    if (backPressure?.saturated) throw new EventBacklogException(backPressure.pending, backPressure.saturationReason);
     const workflow = await this.requireRunnable(workflowId, body.version);
     const executionId = randomUUID();
     if (retryOf !== undefined) await this.logs.recordRetry(executionId, retryOf);

@@ -31,12 +31,12 @@ export class ExecutionCapacityException extends ProblemException {
 }
 
 export class EventBacklogException extends ProblemException {
-  constructor(pending: number) {
+  constructor(pending: number, reason?: string) {
     super({
       type: 'urn:problem:execution:log-backlog',
       title: 'Execution logs are falling behind',
       status: 503,
-      detail: `${pending} execution events are waiting to be written; new executions are refused until the backlog drains, so that no execution runs without its log. Retry shortly.`,
+      detail: `${reason ? `${reason}; ` : ''}${pending} execution events are waiting to be written; new executions are refused until the backlog drains, so that no execution runs without its log. Retry shortly.`,
       retryAfterSeconds: 1,
     });
   }
