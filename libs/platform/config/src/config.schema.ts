@@ -56,8 +56,9 @@ function variables(defaults: AppDefaults): Variable[] {
     variable('USSD_HOP_DEADLINE_MS', '5000', 'A USSD hop is answered within this time even when a node is slow (the execution then ends as timeout and the subscriber gets a polite END).', integer('USSD_HOP_DEADLINE_MS', 100, 60_000)),
     variable('USSD_DEFAULT_COUNTRY', 'KE', 'ISO 3166 country used to read phone numbers written without a country code (0712345678).', matches('USSD_DEFAULT_COUNTRY', /^[A-Z]{2}$/, 'a two-letter ISO 3166 country code such as KE')),
     variable('EVENT_STREAM_KEY', 'execution-events', 'With REDIS_URL: the Redis Stream execution events go through (prefixed with REDIS_KEY_PREFIX).', matches('EVENT_STREAM_KEY', /^[A-Za-z0-9:._-]{1,100}$/, 'a stream name of letters, digits and : . _ -')),
-    variable('EVENT_STREAM_MAX_LENGTH', '1000000', 'With REDIS_URL: entries the stream keeps once the log-ingester has acknowledged them; unacknowledged entries are never trimmed.', integer('EVENT_STREAM_MAX_LENGTH', 1000, 100_000_000)),
-    variable('EVENT_PRODUCER_BUFFER_MAX', '10000', 'With REDIS_URL: events held in memory while Redis is briefly unreachable; when full, executions fail fast.', integer('EVENT_PRODUCER_BUFFER_MAX', 0, 1_000_000)),
+    variable('EVENT_STREAM_MAX_LENGTH', '1000000', 'With REDIS_URL: once the stream is longer than this, the log-ingester trims the entries every consumer group has acknowledged; unacknowledged entries are never trimmed.', integer('EVENT_STREAM_MAX_LENGTH', 1000, 100_000_000)),
+    variable('EVENT_PRODUCER_BUFFER_MAX', '10000', 'With REDIS_URL: events the api holds in memory that Redis has not accepted yet (rides out a blip); new executions get 503 while Redis is unreachable, and when the buffer is full running ones fail (events.unavailable).', integer('EVENT_PRODUCER_BUFFER_MAX', 100, 1_000_000)),
+    variable('EVENT_INGEST_IN_API', undefined, 'With REDIS_URL: the api also consumes the event stream (one more consumer in the group), so logs land without a separate log-ingester. Unset: true unless NODE_ENV=production.', boolean('EVENT_INGEST_IN_API')),
     variable('INGEST_CONSUMER_GROUP', 'log-ingester', 'Consumer group the log-ingester replicas share.', matches('INGEST_CONSUMER_GROUP', /^[A-Za-z0-9:._-]{1,100}$/, 'a group name of letters, digits and : . _ -')),
     variable('INGEST_CONSUMER_NAME', undefined, 'This replica\'s consumer name. Unset: host name and process id.', matches('INGEST_CONSUMER_NAME', /^[A-Za-z0-9:._-]{1,200}$/, 'a consumer name of letters, digits and : . _ -')),
     variable('INGEST_BATCH_SIZE', '500', 'Stream entries read and written per transaction by the log-ingester.', integer('INGEST_BATCH_SIZE', 1, 10_000)),
@@ -111,7 +112,13 @@ export interface PlatformConfig {
   readonly session: { readonly ttlSeconds: number; readonly expirySweepMs: number };
   readonly ussd: { readonly environment: string; readonly hopDeadlineMs: number; readonly defaultCountry: string };
   /** The Redis Stream of execution events (with REDIS_URL). */
-  readonly events: { readonly streamKey: string; readonly streamMaxLength: number; readonly producerBufferMax: number };
+  readonly events: {
+    readonly streamKey: string;
+    readonly streamMaxLength: number;
+    readonly producerBufferMax: number;
+    /** The api runs a consumer of the stream too (development and tests without a log-ingester). */
+    readonly ingestInApi: boolean;
+  };
   readonly ingest: {
     readonly consumerGroup: string;
     /** Undefined: host name and process id. */
@@ -193,6 +200,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
       streamKey: `${v['REDIS_KEY_PREFIX'] as string}:${v['EVENT_STREAM_KEY'] as string}`,
       streamMaxLength: v['EVENT_STREAM_MAX_LENGTH'],
       producerBufferMax: v['EVENT_PRODUCER_BUFFER_MAX'],
+      ingestInApi: (v['EVENT_INGEST_IN_API'] as boolean | undefined) ?? nodeEnv !== 'production',
     },
     ingest: {
       consumerGroup: v['INGEST_CONSUMER_GROUP'],
