@@ -4,9 +4,12 @@
  * - `ExecutionFeatureModule`: POST /workflows/{id}/executions (sync or async), retry, cancel,
  *   GET /executions/{id} (with node attempts), GET /executions and
  *   GET /workflows/{id}/executions (the seed's query, newest first, keyset pages).
- * - `ExecutionLogsModule`: the in-process event sink (EXECUTION_EVENT_SINK) and log queries.
+ * - `ExecutionLogsModule`: the event sink (EXECUTION_EVENT_SINK: in-process, or the Redis Stream
+ *   with REDIS_URL) and log queries.
+ * - `EventStreamIngestionModule`: the Redis Stream consumer (the log-ingester's core).
  */
 export * from './execution-feature.module.js';
 export * from './execution-logs.module.js';
+export * from './event-stream-ingestion.js';
 export * from './execution-queries.service.js';
 export * from './execution-runner.service.js';
