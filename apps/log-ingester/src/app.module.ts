@@ -1,16 +1,24 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { EventStreamIngestionModule } from '@ussd/execution-feature';
 import { PlatformModule, type PlatformContext } from '@ussd/platform-http';
+import { IngestMetricsModule, MetricsController } from './ingest-metrics.js';
 
 export const INGESTER_DEFAULTS = { appName: 'log-ingester', port: 3001 } as const;
 
 /**
- * The log-ingester: consumes execution events from a Redis Stream and writes them to
- * PostgreSQL in batches (the consumer arrives with the log-ingester issue). Today it
- * boots with the platform: config, logging, PostgreSQL, Redis and health probes.
+ * The log-ingester: consumes execution events from the Redis Stream (a consumer group that
+ * every replica shares) and writes them to PostgreSQL in batches, one transaction each,
+ * acknowledging after the commit (docs/log-ingester.md). Health probes come with the
+ * platform; /metrics is Prometheus. Without REDIS_URL there is nothing to consume: it
+ * starts, says so, and serves its probes.
  */
 @Module({})
 export class AppModule {
   static forRoot(context: PlatformContext): DynamicModule {
-    return { module: AppModule, imports: [PlatformModule.forRoot(context)] };
+    return {
+      module: AppModule,
+      imports: [PlatformModule.forRoot(context), IngestMetricsModule, EventStreamIngestionModule.forRoot({ enabled: () => true })],
+      controllers: [MetricsController],
+    };
   }
 }
