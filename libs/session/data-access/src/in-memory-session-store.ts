@@ -38,8 +38,8 @@ interface Lease {
 /**
  * The embedded session store (no REDIS_URL): one process only, nothing survives a restart.
  * Same semantics as the Redis store: sliding TTL on the store's clock, compare-and-set
- * revisions, hop leases that expire, an msisdn index, expiry notes handed out once by
- * `takeExpired`.
+ * revisions, hop leases that expire (the holder may take its own lease again, renewing it),
+ * an msisdn index, expiry notes handed out once by `takeExpired`.
  *
  * Memory is bounded: expired sessions are dropped as soon as any call sees them (the map is
  * kept in expiry order, so dropping costs only what is dropped), live sessions are capped at
