@@ -44,6 +44,8 @@ describe('async execution survives a crashed worker (Redis queue)', () => {
       REDIS_KEY_PREFIX: `crash-${randomUUID().slice(0, 8)}`,
       EXECUTION_JOB_LOCK_MS: '1500',
       EXECUTION_EVENT_FLUSH_MS: '10',
+      // Events go to the Redis Stream; with no log-ingester here, the api consumes them itself.
+      EVENT_INGEST_IN_API: 'true',
     };
     const first = await spawnApp(entry, env);
     apps.push(first);
