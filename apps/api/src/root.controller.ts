@@ -10,6 +10,9 @@ export class RootController {
       docs: '/docs',
       openapi: '/docs/openapi.json',
       workflows: '/workflows',
+      executions: '/executions',
+      sessions: '/sessions?msisdn=',
+      ussd: { africastalking: '/ussd/africastalking', hubtel: '/ussd/hubtel' },
       health: { live: '/health/live', ready: '/health/ready', startup: '/health/startup' },
     };
   }

@@ -70,6 +70,13 @@ describe("Africa's Talking adapter: hops", () => {
     const body = Object.assign(Object.create(null) as object, hop);
     expect(parsedHop(at.parse(body)).sessionId).toBe('ATUid_1a2b');
   });
+
+  it("accepts what Fastify's form decoder (fast-querystring) produces: an object on an empty null-prototype object", async () => {
+    const { parse } = (await import('fast-querystring')) as { parse: (text: string) => unknown };
+    const body = parse(new URLSearchParams(hop).toString());
+    expect(Object.getPrototypeOf(body)).not.toBeNull();
+    expect(parsedHop(at.parse(body)).sessionId).toBe('ATUid_1a2b');
+  });
 });
 
 describe("Africa's Talking adapter: refusals", () => {

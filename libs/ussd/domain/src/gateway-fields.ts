@@ -33,8 +33,7 @@ export type Fields = { readonly get: (name: string) => unknown; readonly has: (n
  */
 export function plainFields(body: unknown): Fields | null {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
-  const prototype: unknown = Object.getPrototypeOf(body);
-  if (prototype !== Object.prototype && prototype !== null) return null;
+  if (!isPlainPrototype(Object.getPrototypeOf(body) as object | null)) return null;
   const own = (name: string): PropertyDescriptor | undefined => Object.getOwnPropertyDescriptor(body, name);
   return {
     get: (name) => {
@@ -46,6 +45,16 @@ export function plainFields(body: unknown): Fields | null {
       return descriptor !== undefined && 'value' in descriptor && descriptor.value !== undefined;
     },
   };
+}
+
+/**
+ * `Object.prototype`, null, or an empty object with a null prototype: fast-querystring (the form
+ * decoder of Fastify and Nest) builds its results with `new Empty()`, `Empty.prototype` being
+ * `Object.create(null)`.
+ */
+function isPlainPrototype(prototype: object | null): boolean {
+  if (prototype === null || prototype === Object.prototype) return true;
+  return Object.getPrototypeOf(prototype) === null && Reflect.ownKeys(prototype).length === 0;
 }
 
 export const NOT_AN_OBJECT: UssdRequestProblem = { field: '', message: 'the request body must be an object of fields' };

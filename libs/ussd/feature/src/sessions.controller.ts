@@ -1,0 +1,70 @@
+import { Controller, Delete, Get, Param, Query } from '@nestjs/common';
+import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
+import { ProblemException, ValidationProblem } from '@ussd/platform-http';
+import { InjectSessionStore } from '@ussd/session-data-access';
+import type { SessionState, SessionStore } from '@ussd/session-domain';
+import { MAX_SESSION_ID_LENGTH, normalizeMsisdn } from '@ussd/ussd-domain';
+import { UssdHopService } from './ussd-hop.service.js';
+
+const SESSION_ID = /^[\x21-\x7e]{1,255}$/;
+const MAX_LIST = 100;
+
+/** Sessions as operators see them: read one, end one, list a subscriber's active sessions. */
+@ApiTags('sessions')
+@Controller('sessions')
+export class SessionsController {
+  constructor(
+    @InjectSessionStore() private readonly store: SessionStore,
+    private readonly hops: UssdHopService,
+    @InjectConfig() private readonly config: PlatformConfig,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: "A subscriber's active sessions, newest activity first" })
+  @ApiQuery({ name: 'msisdn', required: true, description: 'E.164, or a national number of USSD_DEFAULT_COUNTRY' })
+  @ApiResponse({ status: 200, description: '{ items: SessionState[] }' })
+  @ApiResponse({ status: 400, description: 'Missing or unreadable phone number' })
+  async list(@Query() query: Record<string, unknown>): Promise<{ msisdn: string; items: SessionState[] }> {
+    const unknown = Object.keys(query).filter((key) => key !== 'msisdn');
+    if (unknown.length > 0) throw new ValidationProblem([{ in: 'query', pointer: `/${unknown[0] ?? ''}`, reason: 'unknown query parameter' }]);
+    const raw = query['msisdn'];
+    if (typeof raw !== 'string') throw new ValidationProblem([{ in: 'query', pointer: '/msisdn', reason: 'give one phone number' }]);
+    const phone = normalizeMsisdn(raw, this.config.ussd.defaultCountry);
+    if (!phone.ok) throw new ValidationProblem([{ in: 'query', pointer: '/msisdn', reason: phone.reason }]);
+    const sessions = await this.store.listByMsisdn(phone.e164, MAX_LIST);
+    return { msisdn: phone.e164, items: sessions.filter((session) => session.isActive) };
+  }
+
+  @Get(':sessionId')
+  @ApiOperation({ summary: 'One session (the seed’s SessionState)' })
+  @ApiResponse({ status: 200, description: 'SessionState' })
+  @ApiResponse({ status: 404, description: 'No such session (never existed, ended or expired)' })
+  async get(@Param('sessionId') sessionId: string): Promise<SessionState> {
+    checkId(sessionId);
+    const stored = await this.store.get(sessionId);
+    if (stored === null) throw notFound(sessionId);
+    return stored.state;
+  }
+
+  @Delete(':sessionId')
+  @ApiOperation({ summary: 'End a session: its paused execution ends as canceled, the session is removed' })
+  @ApiResponse({ status: 200, description: 'The session as it was when it ended' })
+  @ApiResponse({ status: 404, description: 'No such session' })
+  async end(@Param('sessionId') sessionId: string): Promise<SessionState> {
+    checkId(sessionId);
+    const last = await this.hops.endSession(sessionId);
+    if (last === null) throw notFound(sessionId);
+    return last;
+  }
+}
+
+function checkId(sessionId: string): void {
+  if (!SESSION_ID.test(sessionId)) {
+    throw new ValidationProblem([{ in: 'path', pointer: '/sessionId', reason: `1 to ${MAX_SESSION_ID_LENGTH} printable ASCII characters` }]);
+  }
+}
+
+function notFound(sessionId: string): ProblemException {
+  return new ProblemException({ type: 'urn:problem:session:not-found', title: 'Session not found', status: 404, detail: `No session ${sessionId}; it ended, expired or never existed.` });
+}

@@ -1,0 +1,45 @@
+import { AfricasTalkingPhone, balanceSpec, startUssdApp, TestService, uniqueServiceCode, type UssdTestApp } from './ussd-app.test-helpers.js';
+
+/**
+ * The embedded default: no REDIS_URL, so sessions live in the in-memory store. The same
+ * conversation, retry and expiry behaviour as with Redis (PostgreSQL is still real).
+ */
+describe('USSD conversations on the in-memory session store', () => {
+  let app: UssdTestApp;
+  let service: TestService;
+  let code: string;
+
+  beforeAll(async () => {
+    service = new TestService();
+    await service.start();
+    app = await startUssdApp({ SESSION_TTL_SECONDS: '1', SESSION_EXPIRY_SWEEP_MS: '100' });
+    code = uniqueServiceCode();
+    await app.publish(balanceSpec(code, service.url));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await service?.stop();
+  });
+
+  it('walks the menu to the end and answers a retry of the last hop identically', async () => {
+    const subscriber = new AfricasTalkingPhone(app.url, code);
+    expect((await subscriber.dial()).body).toBe('CON Welcome\n1. Check balance\n2. Exit');
+    expect((await subscriber.send('1')).body).toBe('CON Enter account number');
+    const calls = service.calls;
+    expect((await subscriber.send('9999')).body).toBe('END Balance: 20.');
+    expect((await subscriber.repeat()).body).toBe('END Balance: 20.');
+    expect(service.calls - calls).toBe(1);
+    const session = (await app.call('GET', `/sessions/${subscriber.sessionId}`)).body;
+    expect(session).toMatchObject({ msisdn: '+254712345678', isActive: false });
+    const executionId = (session['data'] as { executionId: string }).executionId;
+    expect(await app.logged(executionId, (body) => body['status'] === 'completed')).toMatchObject({ sessionId: subscriber.sessionId });
+  });
+
+  it('ends the paused execution as timeout when the session expires', async () => {
+    const subscriber = new AfricasTalkingPhone(app.url, code);
+    await subscriber.dial();
+    const executionId = ((await app.call('GET', `/sessions/${subscriber.sessionId}`)).body['data'] as { executionId: string }).executionId;
+    expect(await app.logged(executionId, (body) => body['status'] === 'timeout')).toMatchObject({ error: { code: 'session.expired' } });
+    expect((await app.call('GET', `/sessions/${subscriber.sessionId}`)).status).toBe(404);
+  });
+});
