@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { envelopeProblem, type ExecutionEvent } from './execution-events.js';
+import { envelopeProblem, type ExecutionEvent, sinkBackPressure } from './execution-events.js';
 
 const base = () => ({ eventId: randomUUID(), executionId: 'exec-1', workflowId: randomUUID(), workflowVersion: 1, occurredAt: new Date().toISOString() });
 
@@ -30,5 +30,15 @@ describe('envelopeProblem', () => {
     ['a node without row id', { ...base(), type: 'node.finished', payload: { nodeId: 'a' } }, 'payload.nodeExecutionId must be a UUID'],
   ])('refuses %s', (_name, value, reason) => {
     expect(envelopeProblem(value)).toBe(reason);
+  });
+});
+
+describe('sinkBackPressure', () => {
+  it('returns the state of a sink that reports one, and undefined for a sink that never falls behind', () => {
+    const plain = { emit: () => undefined };
+    const buffered = { emit: () => undefined, saturated: true, pending: 7, saturationReason: 'Redis is unreachable' };
+    expect(sinkBackPressure(plain)).toBeUndefined();
+    expect(sinkBackPressure(buffered)).toMatchObject({ saturated: true, pending: 7, saturationReason: 'Redis is unreachable' });
+    expect(sinkBackPressure({ emit: () => undefined, saturated: 'yes', pending: 1 } as never)).toBeUndefined();
   });
 });
