@@ -124,6 +124,12 @@ async function wrk(url, script) {
     perSecond: Math.round(Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0)),
     p50: ms('50'),
     p99: ms('99'),
+    max: (() => {
+      const match = /Latency\s+[\d.]+\w+\s+[\d.]+\w+\s+([\d.]+)(us|ms|s)/.exec(out);
+      if (!match) return NaN;
+      const value = Number(match[1]);
+      return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
+    })(),
     failures: Number(/FAILURES (\d+)/.exec(out)?.[1] ?? 0) + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
     sample: /SAMPLE (.*)/.exec(out)?.[1] ?? '',
   };
@@ -160,7 +166,9 @@ async function waitReady(url, deadline) {
 const bare = await floor();
 
 const common = { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, SESSION_TTL_SECONDS: '600' };
-const api = spawn(process.execPath, [apiEntry], {
+// BENCH_API_NODE_ARGS, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', profiles the api under load.
+const apiArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const api = spawn(process.execPath, [...apiArgs, apiEntry], {
   cwd: work,
   env: { ...common, PORT: String(port), DATABASE_MIGRATE_ON_BOOT: 'true', EMBEDDED_PG_PORT: String(embeddedPort), USSD_ENVIRONMENT: 'production', EVENT_INGEST_IN_API: 'false' },
   stdio: ['ignore', 'inherit', 'inherit'],
@@ -207,8 +215,8 @@ try {
     `USSD hops through POST /ussd/africastalking, ${subscribers} concurrent subscribers, 4-hop menu, sessions in Redis, logs via Redis Stream + log-ingester into ${process.env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : 'the embedded PostgreSQL'}; wrk -t1 -c${subscribers} -d${seconds}s`,
   );
   console.table({
-    'bare node:http floor': { 'req/s': bare.perSecond, 'p50 ms': bare.p50.toFixed(2), 'p99 ms': bare.p99.toFixed(2), failures: bare.failures },
-    'api, USSD hops': { 'req/s': run.perSecond, 'p50 ms': run.p50.toFixed(2), 'p99 ms': run.p99.toFixed(2), failures: run.failures },
+    'bare node:http floor': { 'req/s': bare.perSecond, 'p50 ms': bare.p50.toFixed(2), 'p99 ms': bare.p99.toFixed(2), 'max ms': bare.max.toFixed(0), failures: bare.failures },
+    'api, USSD hops': { 'req/s': run.perSecond, 'p50 ms': run.p50.toFixed(2), 'p99 ms': run.p99.toFixed(2), 'max ms': run.max.toFixed(0), failures: run.failures },
   });
   if (run.failures > 0) console.log(`first unexpected reply: ${run.sample}`);
   console.log(

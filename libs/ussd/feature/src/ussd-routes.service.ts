@@ -17,6 +17,8 @@ const ROUTE_CACHE_MAX = 10_000;
 @Injectable()
 export class UssdRoutes {
   private readonly routes = new Map<string, { workflow: PinnedWorkflow | null; expiresAt: number }>();
+  /** Lookups in flight: a burst of first hops when the cached entry expires makes one query, not hundreds. */
+  private readonly loading = new Map<string, Promise<PinnedWorkflow | null>>();
   private readonly versions = new Map<string, PinnedWorkflow>();
 
   constructor(private readonly workflows: WorkflowRepository) {
@@ -27,11 +29,20 @@ export class UssdRoutes {
     const key = `${serviceCode} ${environment}`;
     const cached = this.routes.get(key);
     if (cached && cached.expiresAt > Date.now()) return cached.workflow;
-    const entity = await this.workflows.findUssdRoute(serviceCode, environment);
-    const workflow = entity === null ? null : pin(entity);
-    if (this.routes.size >= ROUTE_CACHE_MAX) this.routes.clear();
-    this.routes.set(key, { workflow, expiresAt: Date.now() + ROUTE_CACHE_MS });
-    return workflow;
+    let loading = this.loading.get(key);
+    if (loading === undefined) {
+      loading = this.workflows
+        .findUssdRoute(serviceCode, environment)
+        .then((entity) => {
+          const workflow = entity === null ? null : pin(entity);
+          if (this.routes.size >= ROUTE_CACHE_MAX) this.routes.clear();
+          this.routes.set(key, { workflow, expiresAt: Date.now() + ROUTE_CACHE_MS });
+          return workflow;
+        })
+        .finally(() => this.loading.delete(key));
+      this.loading.set(key, loading);
+    }
+    return loading;
   }
 
   /** A published version by number (what a session pinned); null if it is not published. */
