@@ -265,7 +265,9 @@ export class WorkflowRepository {
    * serialised by the primary key: the later one finds it taken and fails the transaction.
    */
   private async claim(manager: EntityManager, workflowId: string, spec: unknown): Promise<void> {
-    const claims = ussdClaims(spec as WorkflowSpec);
+    // Published specs are validated; anything else (no trigger list) claims nothing rather than failing the publish.
+    const triggers = (spec as Partial<WorkflowSpec> | null)?.triggers;
+    const claims = Array.isArray(triggers) ? ussdClaims({ triggers: triggers.filter((t) => typeof t === 'object' && t !== null) }) : [];
     await manager.query(`DELETE FROM ussd_claims WHERE workflow_id = $1`, [workflowId]);
     if (claims.length === 0) return;
     const codes = claims.map((c) => c.serviceCode);
