@@ -145,6 +145,17 @@ export class EventStreamConsumer {
 
   private async loop(): Promise<void> {
     let ownCursor: string | undefined = '0';
+    /**
+     * The batch being written while the next one is read: reading (and decoding) batch N+1
+     * overlaps the transaction of batch N, so PostgreSQL is kept busy. Only one batch is ever
+     * written at a time, and each is acknowledged after its own commit.
+     */
+    let writing: Promise<void> | undefined;
+    const settleWrite = async () => {
+      const pending = writing;
+      writing = undefined;
+      await pending;
+    };
     while (!this.stopping) {
       try {
         if (!this.groupReady) await this.ensureGroup();
@@ -155,6 +166,7 @@ export class EventStreamConsumer {
           this.healthy();
           continue;
         }
+        await settleWrite();
         await this.retryDue();
         if (Date.now() >= this.nextClaimAt) {
           const claimed = await this.claim();
@@ -162,17 +174,32 @@ export class EventStreamConsumer {
           this.healthy();
           if (claimed.length > 0) continue;
         }
-        const entries = await this.readNew();
-        if (entries.length > 0) await this.handle(entries, false);
+        let entries = await this.readNew();
+        while (entries.length > 0 && !this.stopping) {
+          this.readAhead = entries.map((e) => e.id);
+          await settleWrite();
+          this.readAhead = [];
+          writing = this.handle(entries, false);
+          writing.catch(() => undefined); // observed by settleWrite; never an unhandled rejection meanwhile
+          entries = this.retries.size > 0 || Date.now() >= this.nextClaimAt ? [] : await this.readNew(true);
+        }
+        if (entries.length > 0) await this.handle(entries, false); // stopping: finish what was read
+        await settleWrite();
         this.healthy();
         await this.trim();
       } catch (error) {
+        await settleWrite().catch(() => undefined);
+        this.readAhead = [];
         if (isNoGroup(error)) this.groupReady = false;
         this.unhealthy(error, 'reading the event stream failed; retrying');
         await this.sleep(this.backoff());
       }
     }
+    await settleWrite().catch(() => undefined);
   }
+
+  /** Entries read while the previous batch is still being written (kept from being claimed as idle too). */
+  private readAhead: readonly string[] = [];
 
   private async ensureGroup(): Promise<void> {
     try {
@@ -192,17 +219,18 @@ export class EventStreamConsumer {
     return this.decode(items);
   }
 
-  private async readNew(): Promise<DecodedEntry[]> {
+  /** `noWait`: while a batch is being written, only what is already there (no BLOCK: its XACK shares this connection). */
+  private async readNew(noWait = false): Promise<DecodedEntry[]> {
     const nextRetry = Math.min(...[...this.retries.values()].map((r) => r.dueAt));
     const block = Math.max(1, Math.min(this.options.blockMs, this.nextClaimAt - Date.now(), Number.isFinite(nextRetry) ? nextRetry - Date.now() : Infinity));
+    const wait = noWait ? [] : ['BLOCK', Math.round(block)];
     const reply = (await this.redis.xreadgroup(
       'GROUP',
       this.options.group,
       this.options.consumer,
       'COUNT',
       this.options.batchSize,
-      'BLOCK',
-      Math.round(block),
+      ...(wait as ['BLOCK', number]),
       'STREAMS',
       this.options.streamKey,
       '>',
@@ -384,7 +412,7 @@ export class EventStreamConsumer {
   private async refreshIdle(): Promise<void> {
     if (Date.now() < this.nextRefreshAt) return;
     this.nextRefreshAt = Date.now() + Math.max(200, this.options.claimIdleMs / 3);
-    const ids = [...new Set([...this.inHand, ...this.retries.keys()])];
+    const ids = [...new Set([...this.inHand, ...this.readAhead, ...this.retries.keys()])];
     if (ids.length === 0) return;
     await this.redis.xclaim(this.options.streamKey, this.options.group, this.options.consumer, 0, ...ids, 'JUSTID').catch(() => undefined);
   }

@@ -61,7 +61,7 @@ function variables(defaults: AppDefaults): Variable[] {
     variable('EVENT_INGEST_IN_API', undefined, 'With REDIS_URL: the api also consumes the event stream (one more consumer in the group), so logs land without a separate log-ingester. Unset: true unless NODE_ENV=production.', boolean('EVENT_INGEST_IN_API')),
     variable('INGEST_CONSUMER_GROUP', 'log-ingester', 'Consumer group the log-ingester replicas share.', matches('INGEST_CONSUMER_GROUP', /^[A-Za-z0-9:._-]{1,100}$/, 'a group name of letters, digits and : . _ -')),
     variable('INGEST_CONSUMER_NAME', undefined, 'This replica\'s consumer name. Unset: host name and process id.', matches('INGEST_CONSUMER_NAME', /^[A-Za-z0-9:._-]{1,200}$/, 'a consumer name of letters, digits and : . _ -')),
-    variable('INGEST_BATCH_SIZE', '500', 'Stream entries read and written per transaction by the log-ingester.', integer('INGEST_BATCH_SIZE', 1, 10_000)),
+    variable('INGEST_BATCH_SIZE', '2000', 'Stream entries read and written per transaction by the log-ingester (the next batch is read while one is written).', integer('INGEST_BATCH_SIZE', 1, 10_000)),
     variable('INGEST_BLOCK_MS', '1000', 'Longest the log-ingester waits for new entries per read.', integer('INGEST_BLOCK_MS', 1, 60_000)),
     variable('INGEST_CLAIM_IDLE_MS', '30000', 'Entries pending this long at a consumer (it died) are claimed by another replica.', integer('INGEST_CLAIM_IDLE_MS', 1000, 3_600_000)),
     variable('INGEST_MAX_DELIVERIES', '5', 'An entry that fails this many times goes to the dead-letter stream.', integer('INGEST_MAX_DELIVERIES', 1, 1000)),
