@@ -93,6 +93,10 @@ describe('execution events through a Redis Stream (real Redis and PostgreSQL)', 
       const f = new ExecutionEventFactory();
       const events = [f.started(), f.node('a'), f.node('b'), f.finished()];
       for (const e of events) expect(sink.emit(e)).toBeUndefined();
+      // Pause/resume markers change no row: they are not streamed.
+      const base = f.started();
+      sink.emit({ ...base, eventId: randomUUID(), type: 'execution.paused', payload: { nodeId: 'a', waitingFor: 'input' } } as ExecutionEvent);
+      sink.emit({ ...base, eventId: randomUUID(), type: 'execution.resumed', payload: { nodeId: 'a' } } as ExecutionEvent);
       await sink.flush();
       const entries = (await redis.xrange(stream, '-', '+')) as [string, string[]][];
       expect(entries.map(([id, fields]) => (decodeStreamEntry(id, fields) as { event: ExecutionEvent }).event)).toEqual(events);

@@ -151,7 +151,7 @@ export class UssdHopService {
     }
     try {
       let reply: UssdReply = end(USSD_MESSAGES.busy);
-      const held = await this.withLease(
+      const work = this.withLease(
         hop.sessionId,
         async (lease, owner) => {
           const outcome = await this.answerHolding(hop, gateway, phone.e164, lease, owner, deadlineAt);
@@ -160,6 +160,16 @@ export class UssdHopService {
         },
         deadlineAt,
       );
+      // The engine stops before the deadline by itself; this also bounds a store that hangs
+      // (Redis reconnecting): the subscriber gets an answer in time, the work finishes behind it.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, deadlineAt - Date.now()))));
+      const held = await Promise.race([work, late]).finally(() => clearTimeout(timer));
+      if (held === 'late') {
+        work.catch((error: unknown) => this.logger.error({ err: error, sessionId: hop.sessionId }, 'USSD hop failed after its deadline'));
+        this.logger.warn({ sessionId: hop.sessionId, deadlineMs: this.hopDeadlineMs }, 'USSD hop missed its deadline (the session store or the database is slow); answered END');
+        return end(USSD_MESSAGES.slow);
+      }
       if (!held) this.logger.warn({ sessionId: hop.sessionId }, 'USSD hop answered busy: another hop of the session held it until the deadline');
       return reply;
     } catch (error) {
