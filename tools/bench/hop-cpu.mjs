@@ -16,7 +16,8 @@ const mode = process.argv[2] ?? 'redis';
 const config = parseConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }, { appName: 'x', port: 0 });
 const redis = new Redis('redis://127.0.0.1:6379', { enableAutoPipelining: true });
 const store = new RedisSessionStore(redis, { ttlSeconds: 600, keyPrefix: `hopcpu${Date.now()}` });
-const sink = mode === 'nullsink' ? { emit() {} } : new RedisStreamEventSink(redis, { streamKey: `hopcpu-stream`, maxBuffered: 100000, onError: () => {} });
+const streamKey = `hopcpu-stream-${Date.now()}`;
+const sink = mode === 'nullsink' ? { emit() {} } : new RedisStreamEventSink(redis, { streamKey, maxBuffered: 100000, onError: () => {} });
 const code = '*1*2#';
 const spec = { specVersion: 1, settings: { executionTimeoutMs: 600000, maxSteps: 20 }, triggers: [{ type: 'ussd', serviceCode: code, environments: ['production'], entry: 'menu' }],
   nodes: [
@@ -44,5 +45,7 @@ await Promise.all(Array.from({ length: 200 }, async () => {
 }));
 const secs = (performance.now() - t) / 1000;
 console.log(mode, total, 'hops in', secs.toFixed(2), 's =', Math.round(total / secs), 'hops/s');
+if (mode !== 'nullsink') await sink.flush();
+await redis.del(streamKey); // nothing consumes it
 redis.disconnect();
 process.exit(0);
