@@ -19,6 +19,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 const subscribers = Number(process.argv[2] ?? 200);
@@ -232,4 +233,12 @@ try {
   api.kill('SIGTERM');
   await new Promise((resolve) => api.once('exit', resolve));
   rmSync(work, { recursive: true, force: true });
+  // This run's stream, indexes and leases (sessions expire by themselves, SESSION_TTL_SECONDS=600).
+  const redis = new Redis(redisUrl);
+  for (let cursor = '0'; ; ) {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    if ((cursor = next) === '0') break;
+  }
+  redis.disconnect();
 }
