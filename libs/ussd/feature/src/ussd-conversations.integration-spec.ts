@@ -179,6 +179,30 @@ describe('USSD conversations (Redis sessions, PostgreSQL logs)', () => {
     expect(((await app.call('GET', `/sessions?msisdn=${encodeURIComponent(number)}`)).body['items'] as unknown[]).length).toBe(1);
   });
 
+  it('pins the version a session started on: a publish mid-session changes new sessions only; an `end` node replies END Thank you.', async () => {
+    const pinnedCode = uniqueServiceCode();
+    const workflowId = await app.publish(balanceSpec(pinnedCode, service.url));
+    const before = new AfricasTalkingPhone(app.url, pinnedCode);
+    expect((await before.dial()).body).toBe('CON Welcome\n1. Check balance\n2. Exit');
+    const v2 = {
+      ...balanceSpec(pinnedCode, service.url),
+      nodes: [
+        { id: 'menu', type: 'ussd.menu', text: 'Version two', options: [{ key: '1', label: 'Done', next: 'stop' }] },
+        { id: 'stop', type: 'end' },
+      ],
+    };
+    expect((await app.call('POST', `/workflows/${workflowId}/versions`, { spec: v2 })).status).toBe(201);
+    expect((await app.call('POST', `/workflows/${workflowId}/versions/2/publish`)).status).toBe(200);
+    const after = new AfricasTalkingPhone(app.url, pinnedCode);
+    expect((await after.dial()).body).toBe('CON Version two\n1. Done');
+    expect((await after.send('1')).body).toBe('END Thank you.');
+    // The first subscriber is still on version 1.
+    expect((await before.send('2')).body).toBe('END Goodbye');
+    const data = (await sessionOf(before.sessionId))['data'] as { version: number; executionId: string };
+    expect(data.version).toBe(1);
+    expect(await app.logged(data.executionId, (body) => body['status'] === 'completed')).toMatchObject({ workflowVersion: 1 });
+  });
+
   it('refuses malformed and hostile requests cleanly', async () => {
     const at = '/ussd/africastalking';
     const missing = await postForm(app.url, at, { sessionId: 'x' });
