@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { AfricasTalkingPhone, balanceSpec, startUssdApp, TestService, uniqueServiceCode, type UssdTestApp } from './ussd-app.test-helpers.js';
 
 /**
@@ -33,6 +34,20 @@ describe('USSD conversations on the in-memory session store', () => {
     expect(session).toMatchObject({ msisdn: '+254712345678', isActive: false });
     const executionId = (session['data'] as { executionId: string }).executionId;
     expect(await app.logged(executionId, (body) => body['status'] === 'completed')).toMatchObject({ sessionId: subscriber.sessionId });
+  });
+
+  it('walks the example of docs/ussd.md exactly as the page shows it', async () => {
+    const example = JSON.parse(readFileSync(new URL('../../../../docs/examples/ussd-balance.json', import.meta.url), 'utf8')) as { spec: unknown };
+    await app.publish(example.spec);
+    const subscriber = new AfricasTalkingPhone(app.url, '*384*123#', '0712345678');
+    expect((await subscriber.dial()).body).toBe('CON Welcome to MyBank\n1. Check balance\n2. Exit');
+    expect((await subscriber.send('1')).body).toBe('CON Enter your 4-digit account number');
+    expect((await subscriber.send('12')).body).toBe('CON Invalid input.\nEnter your 4-digit account number');
+    expect((await subscriber.send('1234')).body).toBe('END Your balance is KES 3702. Well done!');
+    expect((await subscriber.repeat()).body).toBe('END Your balance is KES 3702. Well done!');
+    const data = (await app.call('GET', `/sessions/${subscriber.sessionId}`)).body['data'] as { executionId: string };
+    const log = await app.logged(data.executionId, (body) => body['status'] === 'completed');
+    expect((log['nodes'] as { nodeId: string }[]).map((n) => n.nodeId)).toEqual(['menu', 'account', 'balance', 'branch', 'rich']);
   });
 
   it('ends the paused execution as timeout when the session expires', async () => {
