@@ -315,22 +315,26 @@ export class UssdHopService {
    * `delay` node that paused (waitingFor 'time') is waited out inline when it ends in time.
    */
   private async runUntilInput(workflow: PinnedWorkflow, deadlineAt: number, run: (signal: AbortSignal) => Promise<EngineResult>): Promise<EngineResult> {
-    const budget = () => {
-      const left = deadlineAt - Date.now();
-      return Math.max(1, left - Math.min(MAX_DEADLINE_MARGIN_MS, Math.floor(this.hopDeadlineMs / 10)));
-    };
-    const deadlineSignal = () => AbortSignal.timeout(budget());
-    let result = await run(deadlineSignal());
-    while (result.status === 'paused' && result.waitingFor === 'time') {
-      const wakeAt = result.resumeAt === undefined ? Date.now() : Date.parse(result.resumeAt);
-      const continuation = result.continuation;
-      if (wakeAt - Date.now() >= budget()) {
-        return this.engine.cancel(continuation, `a delay outlasts the USSD hop deadline (${this.hopDeadlineMs} ms)`, { status: 'timeout' });
+    const stopAt = deadlineAt - Math.min(MAX_DEADLINE_MARGIN_MS, Math.floor(this.hopDeadlineMs / 10));
+    // One controller per hop, its timer cleared when the hop is done: AbortSignal.timeout would
+    // leave a timer per hop pending for the whole deadline (thousands at load).
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException(`the USSD hop deadline (${this.hopDeadlineMs} ms) passed`, 'TimeoutError')), Math.max(1, stopAt - Date.now()));
+    try {
+      let result = await run(controller.signal);
+      while (result.status === 'paused' && result.waitingFor === 'time') {
+        const wakeAt = result.resumeAt === undefined ? Date.now() : Date.parse(result.resumeAt);
+        const continuation = result.continuation;
+        if (wakeAt >= stopAt) {
+          return await this.engine.cancel(continuation, `a delay outlasts the USSD hop deadline (${this.hopDeadlineMs} ms)`, { status: 'timeout' });
+        }
+        await sleep(wakeAt - Date.now());
+        result = await this.engine.resume(workflow, continuation, { kind: 'timer' }, controller.signal);
       }
-      await sleep(wakeAt - Date.now());
-      result = await this.engine.resume(workflow, continuation, { kind: 'timer' }, deadlineSignal());
+      return result;
+    } finally {
+      clearTimeout(timer);
     }
-    return result;
   }
 
   /**
