@@ -10,8 +10,10 @@
 // PostgreSQL: DATABASE_URL, or the api's embedded one. Each of `subscribers` wrk connections
 // plays subscribers walking a 4-hop menu (menu -> PIN -> confirm menu -> END): request n is hop
 // floor(n / S) % 4 of session n % S, so one session's hops are S requests apart and never
-// overlap (S = 20 x subscribers). Replies other than the expected screens (busy, errors,
-// non-200) are counted as failures. The floor is a bare node:http handler answering the same
+// overlap (S = 20 x subscribers) unless one reply takes longer than S requests do: then the
+// next hop can overtake its session's previous one (no real subscriber does that) and gets
+// "session ended". Replies other than the expected screens (those, busy, errors, non-200) are
+// counted as failures. The floor is a bare node:http handler answering the same
 // POST with the same wrk settings, in the same run.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
