@@ -39,23 +39,24 @@ export class ExecutionLogIngestor {
    * fields always win; a terminal status already stored is never replaced; an execution the
    * batch neither starts nor finishes is only created if missing. One statement over rows
    * sorted by id also means one lock order, so concurrent ingesters cannot deadlock.
+   *
+   * Whether the batch holds the start is told by `EXCLUDED.trigger_payload IS NOT NULL`: a start
+   * always carries a payload (a null payload is the JSON `null`), a placeholder never does. A
+   * correlated lookup of a flag in the input instead made every conflicting row scan the whole
+   * batch (quadratic in the batch size).
    */
   private async upsertExecutions(manager: EntityManager, rows: readonly MergedExecution[]): Promise<void> {
-    const fromInput = (column: string) => `(SELECT i.${column} FROM input i WHERE i.execution_id = EXCLUDED.execution_id)`;
+    const hasStart = 'EXCLUDED.trigger_payload IS NOT NULL';
     const keep = (column: string) => `CASE WHEN execution_logs.status IN ${TERMINAL} THEN execution_logs.${column} ELSE EXCLUDED.${column} END`;
-    const started = (column: string) => `CASE WHEN ${fromInput('has_start')} THEN EXCLUDED.${column} ELSE execution_logs.${column} END`;
+    const started = (column: string) => `CASE WHEN ${hasStart} THEN EXCLUDED.${column} ELSE execution_logs.${column} END`;
     await manager.query(
-      `WITH input AS (
-         SELECT * FROM UNNEST($1::varchar[], $2::uuid[], $3::int[], $4::varchar[], $5::timestamptz[], $6::timestamptz[], $7::int[], $8::jsonb[], $9::jsonb[], $10::jsonb[], $11::varchar[], $12::boolean[])
-           AS i(execution_id, workflow_id, workflow_version, status, started_at, completed_at, duration_ms, trigger_payload, output, error, session_id, has_start)
-       )
-       INSERT INTO execution_logs (execution_id, workflow_id, workflow_version, status, started_at, completed_at, duration_ms, trigger_payload, output, error, session_id)
-       SELECT execution_id, workflow_id, workflow_version, status, started_at, completed_at, duration_ms, trigger_payload, output, error, session_id FROM input
+      `INSERT INTO execution_logs (execution_id, workflow_id, workflow_version, status, started_at, completed_at, duration_ms, trigger_payload, output, error, session_id)
+       SELECT * FROM UNNEST($1::varchar[], $2::uuid[], $3::int[], $4::varchar[], $5::timestamptz[], $6::timestamptz[], $7::int[], $8::jsonb[], $9::jsonb[], $10::jsonb[], $11::varchar[])
        ON CONFLICT (execution_id) DO UPDATE SET
          started_at = ${started('started_at')}, trigger_payload = ${started('trigger_payload')}, session_id = ${started('session_id')},
          status = ${keep('status')}, completed_at = ${keep('completed_at')}, duration_ms = ${keep('duration_ms')},
          output = ${keep('output')}, error = ${keep('error')}
-       WHERE ${fromInput('has_start')} OR (execution_logs.status NOT IN ${TERMINAL} AND EXCLUDED.status IN ${TERMINAL})`,
+       WHERE ${hasStart} OR (execution_logs.status NOT IN ${TERMINAL} AND EXCLUDED.status IN ${TERMINAL})`,
       [
         rows.map((r) => r.executionId),
         rows.map((r) => r.workflowId),
@@ -68,7 +69,6 @@ export class ExecutionLogIngestor {
         rows.map((r) => r.output),
         rows.map((r) => r.error),
         rows.map((r) => r.sessionId),
-        rows.map((r) => r.hasStart),
       ],
     );
   }
@@ -154,7 +154,7 @@ function mergePerExecution(events: readonly ExecutionEvent[]): MergedExecution[]
     if (event.type === 'execution.started') {
       row.hasStart = true;
       row.startedAt = event.payload.startedAt;
-      row.triggerPayload = json(event.payload.triggerPayload);
+      row.triggerPayload = json(event.payload.triggerPayload) ?? 'null'; // never SQL NULL: NULL marks a row without its start
       row.sessionId = event.payload.sessionId;
     } else if (event.type === 'execution.finished' && row.completedAt === null) {
       // The first finish in the batch wins, as the first committed finish wins across batches.

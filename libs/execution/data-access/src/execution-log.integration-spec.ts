@@ -78,6 +78,14 @@ describe('execution log ingestion and queries against real PostgreSQL', () => {
     expect(execution?.error).toEqual({ code: 'execution.failed', message: 'failed' });
   });
 
+  it('fills in a late start whose trigger payload is null (the start is told apart from a placeholder)', async () => {
+    const f = new ExecutionEventFactory();
+    const started = f.started(null, 'session-42');
+    await ingestor.ingest([f.node('first')]);
+    await ingestor.ingest([started]);
+    expect(await repo.getExecution(f.executionId)).toMatchObject({ status: 'running', startedAt: started.payload.startedAt, triggerPayload: null, sessionId: 'session-42' });
+  });
+
   it('never lets a later finish or a late start overwrite a terminal status', async () => {
     const f = new ExecutionEventFactory();
     await ingestor.ingest([f.started(), f.finished('completed', { first: true })]);
