@@ -113,7 +113,9 @@ const redis = new Redis(redisUrl);
 const prefix = `bench-${randomUUID().slice(0, 8)}`;
 const stream = `${prefix}:execution-events`;
 const db = new pg.Client({ connectionString: dbUrl });
-let ingester;
+/** BENCH_INGESTERS: log-ingester replicas sharing the consumer group (default 1). */
+const replicas = Math.max(1, Number(process.env.BENCH_INGESTERS ?? 1));
+const ingesters = [];
 try {
   await migrateDatabase(dbUrl, logger);
   await db.connect();
@@ -188,10 +190,14 @@ try {
   const pipeline = redis.pipeline();
   for (const e of backlog) pipeline.xadd(stream, '*', 'event', JSON.stringify(e));
   await pipeline.exec();
-  ingester = spawn(process.execPath, [entry], {
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: dbUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, ...(process.env.INGEST_BATCH_SIZE ? { INGEST_BATCH_SIZE: process.env.INGEST_BATCH_SIZE } : {}) },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  for (let r = 0; r < replicas; r += 1) {
+    ingesters.push(
+      spawn(process.execPath, [entry], {
+        env: { PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: dbUrl, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, INGEST_CONSUMER_NAME: `bench-${r}`, ...(process.env.INGEST_BATCH_SIZE ? { INGEST_BATCH_SIZE: process.env.INGEST_BATCH_SIZE } : {}) },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      }),
+    );
+  }
   // The clock starts with the first committed batch (not the process start). Polled every 50 ms:
   // COUNT(*) itself costs PostgreSQL CPU, which the ingester needs on this 2-core machine.
   while ((await count()) === 0) await sleep(10);
@@ -225,18 +231,18 @@ try {
   const lags = (await db.query(`SELECT EXTRACT(EPOCH FROM (created_at - executed_at)) * 1000 AS ms FROM node_execution_logs ORDER BY 1`)).rows.map((r) => Number(r.ms));
   const achieved = sent / ((Date.now() - started) / 1000);
 
-  console.log(`log-ingester benchmark: ${fmt(total)} executions (${fmt(backlog.length)} events -> ${fmt(rowCount)} rows: ${fmt(allRows.executions.length)} execution + ${fmt(allRows.nodes.length)} node rows), PostgreSQL ${new URL(serverUrl).host}, Redis ${new URL(redisUrl).host}, INGEST_BATCH_SIZE ${process.env.INGEST_BATCH_SIZE ?? '2000 (default)'}`);
+  console.log(`log-ingester benchmark: ${fmt(total)} executions (${fmt(backlog.length)} events -> ${fmt(rowCount)} rows: ${fmt(allRows.executions.length)} execution + ${fmt(allRows.nodes.length)} node rows), PostgreSQL ${new URL(serverUrl).host}, Redis ${new URL(redisUrl).host}, INGEST_BATCH_SIZE ${process.env.INGEST_BATCH_SIZE ?? '2000 (default)'}, ${replicas} log-ingester replica(s)`);
   console.table({
     'raw COPY (floor)': { 'rows/s': fmt(copyRate), 'vs floor': '100%' },
     ...Object.fromEntries(Object.entries(strategies).map(([k, v]) => [k, { 'rows/s': fmt(v), 'vs floor': k.startsWith('node rows') ? '' : `${((v / copyRate) * 100).toFixed(0)}%` }])),
-    'log-ingester process, Redis Stream -> PostgreSQL': { 'rows/s': fmt(ingestRate), 'vs floor': `${((ingestRate / copyRate) * 100).toFixed(0)}%` },
+    [`log-ingester x${replicas}, Redis Stream -> PostgreSQL`]: { 'rows/s': fmt(ingestRate), 'vs floor': `${((ingestRate / copyRate) * 100).toFixed(0)}%` },
   });
   console.log(
     `steady load: ${fmt(achieved)} executions/s (${fmt(achieved * (NODES + 2))} events/s) for ${steadySeconds} s; event-to-row lag p50 ${percentile(lags, 50).toFixed(1)} ms, p99 ${percentile(lags, 99).toFixed(1)} ms, max ${lags.at(-1).toFixed(1)} ms (${fmt(lags.length)} node rows)`,
   );
   console.log(`targets: ingester >= 60% of raw COPY: ${ingestRate / copyRate >= 0.6 ? 'met' : 'NOT met'} (${((ingestRate / copyRate) * 100).toFixed(0)}%); lag p99 < 1 s: ${percentile(lags, 99) < 1000 ? 'met' : 'NOT met'}`);
 } finally {
-  if (ingester) {
+  for (const ingester of ingesters) {
     ingester.kill('SIGTERM');
     await new Promise((r) => ingester.once('exit', r));
   }
