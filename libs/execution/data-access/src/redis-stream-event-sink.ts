@@ -83,8 +83,12 @@ export class RedisStreamEventSink implements ExecutionEventSink, EventSinkBackPr
     const deadline = Date.now() + deadlineMs;
     while (this.buffer.length > 0 || this.writing) {
       if (Date.now() > deadline) throw new Error(`could not append ${this.buffer.length} execution events to Redis within ${deadlineMs} ms${this.lastError ? `: ${this.lastError}` : ''}`);
-      if (this.writing) await this.writing;
-      else {
+      if (this.writing) {
+        // A write stuck on a reconnecting client must not hold shutdown past the deadline.
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()) + 1)));
+        await Promise.race([this.writing, late]).finally(() => clearTimeout(timer));
+      } else {
         this.cancelTimers();
         await this.write();
         if (this.failures > 0) await new Promise((r) => setTimeout(r, Math.min(500, 50 * 2 ** this.failures)));

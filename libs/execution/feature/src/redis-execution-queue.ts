@@ -123,9 +123,18 @@ export class RedisExecutionQueue implements ExecutionQueue {
   }
 
   /** Waiting jobs stay in Redis for the next worker: nothing is lost here. */
+  /**
+   * Stops taking jobs and lets the running ones finish. BullMQ's close waits on its blocking
+   * connection; one stuck reconnecting must not hold shutdown: after CLOSE_TIMEOUT_MS the worker
+   * is closed by force (a job still running is then retried elsewhere after its lock expires).
+   */
   async close(): Promise<ExecutionJob[]> {
-    await this.worker?.close();
-    await this.queue.close();
+    const worker = this.worker;
+    if (worker && !(await settlesWithin(worker.close(), CLOSE_TIMEOUT_MS))) {
+      this.options.logger.warn({ ms: CLOSE_TIMEOUT_MS }, 'the BullMQ worker did not close in time; closing it by force');
+      await settlesWithin(worker.close(true), CLOSE_TIMEOUT_MS);
+    }
+    await settlesWithin(this.queue.close(), CLOSE_TIMEOUT_MS);
     for (const connection of this.connections) connection.disconnect();
     return [];
   }
@@ -135,4 +144,17 @@ export class RedisExecutionQueue implements ExecutionQueue {
     this.connections.push(connection);
     return connection;
   }
+}
+
+const CLOSE_TIMEOUT_MS = 5000;
+
+/** True when `work` settled (either way) within `ms`. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const done = work.then(
+    () => true,
+    () => true,
+  );
+  return Promise.race([done, late]).finally(() => clearTimeout(timer));
 }
