@@ -51,10 +51,14 @@ export class SessionsController {
   @ApiOperation({ summary: 'End a session: its paused execution ends as canceled, the session is removed' })
   @ApiResponse({ status: 200, description: 'The session as it was when it ended' })
   @ApiResponse({ status: 404, description: 'No such session' })
+  @ApiResponse({ status: 409, description: 'A hop of the session is still running (Retry-After)' })
   async end(@Param('sessionId') sessionId: string): Promise<SessionState> {
     checkId(sessionId);
     const last = await this.hops.endSession(sessionId);
     if (last === null) throw notFound(sessionId);
+    if (last === 'busy') {
+      throw new ProblemException({ type: 'urn:problem:session:busy', title: 'Session busy', status: 409, detail: `A hop of session ${sessionId} is still running; try again.`, retryAfterSeconds: 1 });
+    }
     return last;
   }
 }

@@ -12,13 +12,14 @@ describe('USSD conversations (Redis sessions, PostgreSQL logs)', () => {
   let service: TestService;
   let redis: Redis;
   let code: string;
+  const prefix = `test-${randomUUID()}`;
 
   beforeAll(async () => {
     const redisUrl = await requireRedis();
     redis = new Redis(redisUrl);
     service = new TestService();
     await service.start();
-    app = await startUssdApp({ REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `test-${randomUUID()}`, USSD_ENVIRONMENT: 'production', USSD_HOP_DEADLINE_MS: '1500' });
+    app = await startUssdApp({ REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, USSD_ENVIRONMENT: 'production', USSD_HOP_DEADLINE_MS: '1500' });
     code = uniqueServiceCode();
     await app.publish(balanceSpec(code, service.url));
   });
@@ -201,6 +202,21 @@ describe('USSD conversations (Redis sessions, PostgreSQL logs)', () => {
     const data = (await sessionOf(before.sessionId))['data'] as { version: number; executionId: string };
     expect(data.version).toBe(1);
     expect(await app.logged(data.executionId, (body) => body['status'] === 'completed')).toMatchObject({ workflowVersion: 1 });
+  });
+
+  it('answers DELETE with 409 and Retry-After while a hop holds the session past the deadline, and leaves it alone', async () => {
+    const subscriber = phone();
+    await subscriber.dial();
+    // Another replica's hop holding the lease (as the store writes it).
+    await redis.set(`${prefix}:session-lease:${subscriber.sessionId}`, 'another-replica', 'PX', 10_000);
+    const started = Date.now();
+    const response = await fetch(`${app.url}/sessions/${subscriber.sessionId}`, { method: 'DELETE' });
+    expect(response.status).toBe(409);
+    expect(response.headers.get('retry-after')).toBe('1');
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect((await app.call('GET', `/sessions/${subscriber.sessionId}`)).body['isActive']).toBe(true);
+    await redis.del(`${prefix}:session-lease:${subscriber.sessionId}`);
+    expect((await app.call('DELETE', `/sessions/${subscriber.sessionId}`)).status).toBe(200);
   });
 
   it('refuses malformed and hostile requests cleanly', async () => {

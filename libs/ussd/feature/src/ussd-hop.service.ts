@@ -104,16 +104,18 @@ export class UssdHopService {
         }
         const closed: SessionState = { ...stored.state, isActive: false, lastActivityAt: new Date().toISOString(), data: { ...stored.state.data, continuation: null, screen: null } };
         return (await this.store.commit(closed, { expectedRevision: stored.revision, leaseOwner: owner, expiryNote: null })) !== null;
-      }).then(() => undefined),
+      }).then((held) => {
+        if (!held) this.logger.warn({ sessionId: notice.sessionId }, 'gateway end notice not applied: a hop held the session past the deadline (the session will expire instead)');
+      }),
     );
   }
 
-  /** DELETE /sessions/{id}: ends the paused execution as canceled and removes the session. Null if there is none. */
-  endSession(sessionId: string): Promise<SessionState | null> {
+  /** DELETE /sessions/{id}: ends the paused execution as canceled and removes the session. Null if there is none; 'busy' if a hop held it past the hop deadline. */
+  endSession(sessionId: string): Promise<SessionState | null | 'busy'> {
     return this.track(
       (async () => {
         let last: SessionState | null = null;
-        await this.withLease(sessionId, async (lease) => {
+        const held = await this.withLease(sessionId, async (lease) => {
           const conversation = lease.session === null ? undefined : readConversation(lease.session.state.data);
           if (lease.session?.state.isActive && conversation?.continuation) {
             await this.engine.cancel(conversation.continuation, 'the session was ended through the API', { status: 'canceled', code: 'session.ended' });
@@ -121,7 +123,7 @@ export class UssdHopService {
           last = await this.store.end(sessionId);
           return false;
         });
-        return last;
+        return held ? last : 'busy';
       })(),
     );
   }
