@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Benchmark (not a test): how long the built api takes from `node main.js` to a 200 from
-// /health/ready, and its resident memory once idle. Targets (../shared/DESIGN.md): ready
-// < 3 s, idle RSS < 150 MB. Run `npx nx run api:build` first.
+// /health/ready, and its resident memory once idle. Targets (docs/targets.md): ready
+// < 3 s, idle RSS < 150 MB with REDIS_URL set. Run `npx nx run api:build` first.
 //   node tools/bench/api-startup.mjs [runs]      (DATABASE_URL set: external; unset: embedded)
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Benchmark (not a test): HTTP-triggered 5-node workflow, every row persisted.
-// Target (../shared/DESIGN.md): >= 2,000 executions/s on this 2-core machine.
+// Target (docs/targets.md): persisted executions/s >= 10% of the bare floor below, over a
+// steady 20 s window (pass 20000 executions); the "met" line still checks the older absolute
+// goal of 2,000 executions/s.
 //
 //   npx nx run api:build && node tools/bench/executions.mjs [executions=5000] [concurrency=50]
 //
@@ -9,7 +11,7 @@
 // over keep-alive HTTP, then waits until every execution and node row is in PostgreSQL.
 // For scale it also measures a floor in the same run: a bare node:http handler answering
 // the same request with the same load generator. The generator is wrk (Debian package
-// `wrk`) when it is on PATH, as DESIGN.md's reference figures are; otherwise a fetch loop
+// `wrk`) when it is on PATH, as the figures in docs/targets.md are; otherwise a fetch loop
 // in this process, which saturates near 4,000 req/s here and says so.
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -161,7 +163,7 @@ try {
 
   const persisted = Math.round((run.requests - run.failures) / persistedSeconds);
   console.log(
-    `HTTP-triggered 5-node workflow, ${run.requests} executions, concurrency ${concurrency}, ${process.env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : 'embedded PostgreSQL'}, load from ${hasWrk ? `wrk -t1 -c${concurrency} -d${seconds}s` : 'a fetch loop (install wrk for figures comparable to DESIGN.md)'}`,
+    `HTTP-triggered 5-node workflow, ${run.requests} executions, concurrency ${concurrency}, ${process.env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : 'embedded PostgreSQL'}, load from ${hasWrk ? `wrk -t1 -c${concurrency} -d${seconds}s` : 'a fetch loop (install wrk for figures comparable to docs/targets.md)'}`,
   );
   console.table({
     'bare node:http floor': { 'req/s': bare.perSecond, 'p50 ms': bare.p50.toFixed(2), 'p99 ms': bare.p99.toFixed(2), failures: bare.failures },

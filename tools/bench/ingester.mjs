@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Benchmark (not a test): the log-ingester writing execution events from the Redis Stream into
 // the seed's indexed tables, against a raw COPY of the same rows into the same tables in the
-// same run (the floor). Targets (../shared/DESIGN.md): >= 60% of raw COPY; event-to-row lag
-// p99 < 1 s under a steady load.
+// same run (the floor). Targets (docs/targets.md): >= 60% of raw COPY; event-to-row lag
+// p99 < 1 s under a steady load (measure a steady window of 20 s or more).
 //
 //   npx nx run log-ingester:build && node tools/bench/ingester.mjs [executions=10000] [steadyExecutionsPerSecond=1000] [steadySeconds=10]
 //

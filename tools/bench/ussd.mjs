@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Benchmark (not a test): USSD hops through the Africa's Talking endpoint, sessions in Redis,
 // execution logs streamed (Redis Stream -> log-ingester -> PostgreSQL).
-// Target (../shared/DESIGN.md): >= 5,000 hops/s and >= 25% of the bare-handler floor in the
-// same run; p99 <= 50 ms at 200 concurrent subscribers.
+// Targets (docs/targets.md): >= 25% of the bare-handler floor in the same run, p99 <= 3x the
+// floor's p99 at 200 concurrent subscribers, no failed hop, over 20 s or more. The printed
+// verdict still checks the older absolute goals (>= 5,000 hops/s, p99 <= 50 ms) as well.
 //
 //   npx nx run-many -t build -p api log-ingester && node tools/bench/ussd.mjs [subscribers=200] [seconds=10]
 //

@@ -1,7 +1,7 @@
 import { envelopeProblem, type ExecutionEvent } from '@ussd/execution-domain';
 
 /**
- * The wire format of execution events in the Redis Stream (DESIGN.md, "Execution events"):
+ * The wire format of execution events in the Redis Stream (docs/architecture.md, "Execution events"):
  * one entry per event, one field `event` holding the envelope as JSON. The producer (api)
  * appends with XADD; the log-ingester reads it through a consumer group.
  */

@@ -140,7 +140,7 @@ describe('execution log ingestion and queries against real PostgreSQL', () => {
   it("runs the seed's execution-log SQL statements verbatim against the migrated schema", async () => {
     const f = new ExecutionEventFactory();
     await ingestor.ingest([f.started(), f.node('x'), f.finished()]);
-    // database.md, "Execution Log Queries", exactly as written there.
+    // docs/database.md, "Execution Log Queries", exactly as written there.
     const execution = (await dataSource.query(`SELECT * FROM execution_logs
 WHERE execution_id = $1;`, [f.executionId])) as Record<string, unknown>[];
     expect(execution).toHaveLength(1);

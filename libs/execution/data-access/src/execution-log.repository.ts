@@ -40,7 +40,7 @@ export interface ExecutionQuery {
 const EXECUTION_COLUMNS = `execution_id, workflow_id, workflow_version, status, started_at, completed_at, duration_ms, trigger_payload, output, error, session_id`;
 
 /**
- * The seed's execution-log queries (database.md, "Execution Log Queries"), parameterised:
+ * The seed's execution-log queries (docs/database.md, "Execution Log Queries"), parameterised:
  * get one execution, its node results ordered by executed_at, and the filtered list newest
  * first with keyset pages.
  */

@@ -70,7 +70,7 @@ export class RedisStreamEventSink implements ExecutionEventSink, EventSinkBackPr
 
   emit(event: ExecutionEvent): void {
     if (this.closed) throw new Error('execution event sink is closed');
-    // The stream carries what the logs keep (DESIGN.md: started / node finished / finished).
+    // The stream carries what the logs keep (docs/architecture.md, "Execution events": started / node finished / finished).
     // Pause and resume markers change no row, and are a third of a USSD hop's events.
     if (event.type === 'execution.paused' || event.type === 'execution.resumed') return;
     if (this.buffer.length >= this.options.maxBuffered) throw new EventStreamUnavailableError(this.options.maxBuffered);

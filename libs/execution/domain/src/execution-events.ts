@@ -1,7 +1,7 @@
 import type { ExecutionStatus } from './execution-status.js';
 
 /**
- * The execution event contract (DESIGN.md, "Execution events"). The engine emits these;
+ * The execution event contract (docs/architecture.md, "Execution events"). The engine emits these;
  * they travel through one Redis Stream (or in-process in the embedded default) to the
  * ingestion service, which turns them into `execution_logs` and `node_execution_logs` rows.
  *

@@ -1,4 +1,4 @@
-/** The seed's session value, stored as JSON at `session:{sessionId}` (database.md, "Session Storage"). */
+/** The seed's session value, stored as JSON at `session:{sessionId}` (docs/database.md, "Session Storage"). */
 export interface SessionState {
   readonly sessionId: string;
   readonly type: string;

@@ -155,7 +155,7 @@ describe('WorkflowRepository against real PostgreSQL', () => {
   it("runs the seed's workflow SQL statements verbatim against the migrated schema", async () => {
     const id = randomUUID();
     const seedSpec = JSON.stringify({ nodes: [] });
-    // database.md, "Workflow CRUD": Create, Read, Update, List, exactly as written there.
+    // docs/database.md, "Workflow CRUD": Create, Read, Update, List, exactly as written there.
     await dataSource.query(`INSERT INTO workflows (workflow_id, version, name, spec, created_by)
 VALUES ($1, $2, $3, $4, $5);`, [id, 1, 'Seed flow', seedSpec, 'seed']);
     await dataSource.query(`INSERT INTO workflows (workflow_id, version, name, spec, created_by)

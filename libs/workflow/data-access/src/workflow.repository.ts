@@ -72,7 +72,7 @@ function likeContains(text: string): string {
 }
 
 /**
- * The seed's access patterns for workflows (database.md, "Workflow CRUD"), with
+ * The seed's access patterns for workflows (docs/database.md, "Workflow CRUD"), with
  * parameterised SQL only. Lists return each workflow's newest version, never N+1 queries.
  */
 @Injectable()
