@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +62,92 @@ describe('api process', () => {
       'Invalid configuration: SHUTDOWN_GRACE_MS: expected an integer from 0 to 600000, got "-5"',
     ]);
     expect(app.lines).toEqual([]);
+  });
+});
+
+/** The fatal lines an app logged: each failure must be exactly one, saying what failed and what to do. */
+function fatalLines(app: AppProcess): unknown[] {
+  return app.lines.filter((l) => l['level'] === 60).map((l) => l['msg']);
+}
+
+describe('api start-up failures: one line naming what failed and what to do, then exit 1', () => {
+  let app: AppProcess | undefined;
+  afterEach(async () => {
+    await app?.cleanup();
+    app = undefined;
+  });
+
+  it('PostgreSQL unreachable', async () => {
+    app = await spawnApp(entry, { DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/ussd' });
+    expect(await app.exited).toBe(1);
+    expect(fatalLines(app)).toEqual([
+      'api could not start: PostgreSQL at postgres://postgres:***@127.0.0.1:1/ussd cannot be used (connect ECONNREFUSED 127.0.0.1:1): start PostgreSQL or fix DATABASE_URL (unset it to use the embedded PostgreSQL).',
+    ]);
+    expect(JSON.stringify(app.lines)).not.toContain('secret');
+  });
+
+  it('a database that does not exist', async () => {
+    const server = new URL(process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+    server.pathname = '/no_such_database';
+    app = await spawnApp(entry, { DATABASE_URL: server.toString() });
+    expect(await app.exited).toBe(1);
+    expect(fatalLines(app)).toEqual([
+      `api could not start: PostgreSQL at ${server.toString()} cannot be used (database "no_such_database" does not exist): create the database (createdb no_such_database) or fix DATABASE_URL.`,
+    ]);
+  });
+
+  it('the port is in use', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      app = await spawnApp(entry, { EMBEDDED_PG_DIR: 'pg', PORT: String(port) });
+      expect(await app.exited).toBe(1);
+      expect(fatalLines(app)).toEqual([`api could not start: port ${port} is in use (127.0.0.1:${port}; another instance?): stop it, or set PORT to a free port (PORT=0 picks one).`]);
+      // The embedded server it had started went down with it.
+      const pgPort = Number(app.lines.find((l) => l['msg'] === 'embedded PostgreSQL ready')?.['port']);
+      await expect(fetch(`http://127.0.0.1:${pgPort}/`)).rejects.toThrow();
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('the embedded data directory is held by another instance', async () => {
+    const first = await spawnApp(entry, { EMBEDDED_PG_DIR: 'pg' });
+    try {
+      await first.listening;
+      app = await spawnApp(entry, { EMBEDDED_PG_DIR: join(first.workDir, 'pg') });
+      expect(await app.exited).toBe(1);
+      expect(fatalLines(app)).toEqual([
+        `api could not start: The embedded PostgreSQL data directory ${join(first.workDir, 'pg')} is in use by another instance (process ${first.child.pid}): stop it, or give this one its own EMBEDDED_PG_DIR, or set DATABASE_URL.`,
+      ]);
+      expect((await fetch(`${await first.listening}/health/ready`)).status).toBe(200); // the first is untouched
+    } finally {
+      await first.cleanup();
+    }
+  });
+
+  it('the embedded data directory cannot be created', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ussd-blocked-'));
+    try {
+      writeFileSync(join(dir, 'blocked'), 'a file where a folder should be');
+      app = await spawnApp(entry, { EMBEDDED_PG_DIR: join(dir, 'blocked', 'pg') });
+      expect(await app.exited).toBe(1);
+      expect(fatalLines(app)).toEqual([
+        `api could not start: Cannot create the embedded PostgreSQL data directory ${join(dir, 'blocked', 'pg')} (EEXIST on ${join(dir, 'blocked')}): set EMBEDDED_PG_DIR to a writable folder, or set DATABASE_URL.`,
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('Redis unreachable: starts, says so in one line, and reports not ready', async () => {
+    app = await spawnApp(entry, { EMBEDDED_PG_DIR: 'pg', REDIS_URL: 'redis://127.0.0.1:1', HEALTH_CHECK_TIMEOUT_MS: '200' });
+    const url = await app.listening;
+    expect(app.lines.filter((l) => l['level'] === 40 && String(l['msg']).startsWith('Redis at')).map((l) => l['msg'])).toEqual([
+      'Redis at redis://127.0.0.1:1 is not reachable at start-up (connect ECONNREFUSED 127.0.0.1:1): readiness answers 503 and the app keeps retrying until it is; start Redis or fix REDIS_URL.',
+    ]);
+    expect((await fetch(`${url}/health/ready`)).status).toBe(503);
   });
 });
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { bootstrap } from '@ussd/platform-http';
+import { runApp } from '@ussd/platform-http';
 import { API_DEFAULTS, AppModule } from './app.module.js';
 import { serveOpenApi } from './openapi.js';
 
-await bootstrap({ defaults: API_DEFAULTS, rootModule: (context) => AppModule.forRoot(context), configure: serveOpenApi }).catch(() => process.exit(1));
+await runApp({ defaults: API_DEFAULTS, rootModule: (context) => AppModule.forRoot(context), configure: serveOpenApi });

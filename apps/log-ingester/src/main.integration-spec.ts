@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { spawnApp, type AppProcess } from '@ussd/platform-testing';
 
@@ -28,5 +29,27 @@ describe('log-ingester process', () => {
     expect((await fetch(`${url}/health/live`)).status).toBe(200);
     app.child.kill('SIGTERM');
     expect(await app.exited).toBe(0);
+  });
+
+  it('says in one line what failed and what to do when it cannot start, and exits 1 (PostgreSQL unreachable, port in use)', async () => {
+    app = await spawnApp(entry, { DATABASE_URL: 'postgres://ingester:pw@127.0.0.1:1/logs' });
+    expect(await app.exited).toBe(1);
+    expect(app.lines.filter((l) => l['level'] === 60).map((l) => l['msg'])).toEqual([
+      'log-ingester could not start: PostgreSQL at postgres://ingester:***@127.0.0.1:1/logs cannot be used (connect ECONNREFUSED 127.0.0.1:1): start PostgreSQL or fix DATABASE_URL (unset it to use the embedded PostgreSQL).',
+    ]);
+    await app.cleanup();
+
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      app = await spawnApp(entry, { EMBEDDED_PG_DIR: 'pg', PORT: String(port) });
+      expect(await app.exited).toBe(1);
+      expect(app.lines.filter((l) => l['level'] === 60).map((l) => l['msg'])).toEqual([
+        `log-ingester could not start: port ${port} is in use (127.0.0.1:${port}; another instance?): stop it, or set PORT to a free port (PORT=0 picks one).`,
+      ]);
+    } finally {
+      blocker.close();
+    }
   });
 });

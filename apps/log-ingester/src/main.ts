@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { bootstrap } from '@ussd/platform-http';
+import { runApp } from '@ussd/platform-http';
 import { AppModule, INGESTER_DEFAULTS } from './app.module.js';
 
-await bootstrap({ defaults: INGESTER_DEFAULTS, rootModule: (context) => AppModule.forRoot(context) }).catch(() => process.exit(1));
+await runApp({ defaults: INGESTER_DEFAULTS, rootModule: (context) => AppModule.forRoot(context) });

@@ -1,7 +1,7 @@
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { type AppDefaults, loadConfigOrExit, type PlatformConfig } from '@ussd/platform-config';
+import { type AppDefaults, loadConfigOrExit, type PlatformConfig, StartupError } from '@ussd/platform-config';
 import { type DatabaseHandle, openDatabase } from '@ussd/platform-database';
 import { AppLifecycle } from '@ussd/platform-health';
 import { createLogger, type Logger, PinoNestLogger, redactUrl } from '@ussd/platform-logging';
@@ -50,14 +50,17 @@ export async function bootstrap(options: BootstrapOptions): Promise<RunningApp> 
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
   const started = Date.now();
-  const database = await openDatabase(config, logger);
+  let database: DatabaseHandle | undefined;
   let lifecycle: AppLifecycle | undefined;
+  let nest: NestFastifyApplication | undefined;
   try {
-    const app = await NestFactory.create<NestFastifyApplication>(
-      options.rootModule({ defaults: options.defaults, env, logger, database }),
+    database = await openDatabase(config, logger);
+    const db = database;
+    const app = (nest = await NestFactory.create<NestFastifyApplication>(
+      options.rootModule({ defaults: options.defaults, env, logger, database: db }),
       createFastifyAdapter(config, logger, () => lifecycle?.draining ?? false),
       { logger: new PinoNestLogger(logger), abortOnError: false },
-    );
+    ));
     app.useGlobalFilters(new ProblemDetailsFilter(logger));
     await options.configure?.(app);
     await app.listen(config.port, config.host);
@@ -68,7 +71,7 @@ export async function bootstrap(options: BootstrapOptions): Promise<RunningApp> 
       drainDelayMs: config.shutdown.drainDelayMs,
       logger,
       onDrain: () => lifecycle?.startDraining(),
-      afterClose: () => database.stop(),
+      afterClose: () => db.stop(),
       ...(options.exit ? { exit: options.exit } : {}),
       ...(options.handleSignals === false ? { handleSignals: false } : {}),
     });
@@ -83,12 +86,50 @@ export async function bootstrap(options: BootstrapOptions): Promise<RunningApp> 
       },
       `${config.appName} listening on ${url} | database: ${database.kind === 'embedded' ? 'embedded PostgreSQL' : 'PostgreSQL'} | redis: ${config.redis.url === undefined ? 'in-memory' : 'Redis'}`,
     );
-    return { app, config, logger, url, database, shutdown };
+    return { app, config, logger, url, database: db, shutdown };
   } catch (error) {
-    logger.fatal({ err: error }, 'start-up failed');
-    await database.stop().catch(() => undefined);
-    throw error;
+    const { line, known } = describeStartupFailure(error, config);
+    // A known failure is one line; anything else is a bug, and its stack goes with it.
+    if (known) logger.fatal(line);
+    else logger.fatal({ err: error }, line);
+    await nest?.close().catch(() => undefined);
+    await database?.stop().catch(() => undefined);
+    throw new StartupFailure(line, { cause: error });
   }
+}
+
+/**
+ * For entry points (`main.ts`): start, or exit 1 once the one line saying what failed and what
+ * to do is out. Never exits silently: what fails before the logger exists goes to stderr.
+ */
+export async function runApp(options: BootstrapOptions): Promise<RunningApp | undefined> {
+  try {
+    return await bootstrap(options);
+  } catch (error) {
+    if (!(error instanceof StartupFailure)) process.stderr.write(`${options.defaults.appName} could not start: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+    (options.exit ?? ((code: number) => process.exit(code)))(1);
+    return undefined;
+  }
+}
+
+/** What bootstrap throws once it has logged the failure: `message` is the line it logged. */
+export class StartupFailure extends Error {
+  override readonly name = 'StartupFailure';
+}
+
+/** A start-up failure as one line naming what failed and what to do; `known` when that is all there is to say. */
+export function describeStartupFailure(error: unknown, config: Pick<PlatformConfig, 'appName' | 'host' | 'port'>): { line: string; known: boolean } {
+  const prefix = `${config.appName} could not start:`;
+  if (error instanceof StartupError) return { line: `${prefix} ${error.message}`, known: true };
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  if (syscall === 'listen') {
+    const where = `${config.host}:${config.port}`;
+    if (code === 'EADDRINUSE') return { line: `${prefix} port ${config.port} is in use (${where}; another instance?): stop it, or set PORT to a free port (PORT=0 picks one).`, known: true };
+    if (code === 'EACCES') return { line: `${prefix} not allowed to listen on ${where}: use a PORT above 1023.`, known: true };
+    if (code === 'EADDRNOTAVAIL') return { line: `${prefix} HOST ${config.host} is not an address of this machine: set HOST to one (0.0.0.0 for all).`, known: true };
+  }
+  return { line: `${prefix} ${error instanceof Error ? error.message : String(error)}`, known: false };
 }
 
 function localUrl(app: NestFastifyApplication, host: string): string {

@@ -1,7 +1,7 @@
 import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { PLATFORM_CONFIG, type PlatformConfig } from '@ussd/platform-config';
-import { InjectLogger, type Logger, ROOT_LOGGER } from '@ussd/platform-logging';
+import { InjectLogger, type Logger, redactUrl, ROOT_LOGGER } from '@ussd/platform-logging';
 
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 
@@ -13,12 +13,24 @@ class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @InjectRedis() private readonly redis: Redis | null,
     @InjectLogger() private readonly logger: Logger,
+    @Inject(PLATFORM_CONFIG) private readonly config: PlatformConfig,
   ) {}
 
   async onModuleInit(): Promise<void> {
     if (!this.redis) return;
     // Start even when Redis is down: readiness reports it and the client keeps reconnecting.
-    await this.redis.connect().catch((error: Error) => this.logger.warn({ err: error }, 'redis not reachable at start-up; will keep retrying'));
+    // connect() rejects with "Connection is closed."; the socket's own error says why.
+    let cause: Error | undefined;
+    const remember = (error: Error) => (cause ??= error);
+    this.redis.on('error', remember);
+    await this.redis
+      .connect()
+      .catch((error: Error) =>
+        this.logger.warn(
+          `Redis at ${redactUrl(this.config.redis.url ?? '')} is not reachable at start-up (${(cause ?? error).message}): readiness answers 503 and the app keeps retrying until it is; start Redis or fix REDIS_URL.`,
+        ),
+      )
+      .finally(() => this.redis?.off('error', remember));
   }
 
   async onApplicationShutdown(): Promise<void> {
