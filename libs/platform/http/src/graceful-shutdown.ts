@@ -52,7 +52,15 @@ export function installGracefulShutdown(app: INestApplication, options: Shutdown
   };
 
   if (options.handleSignals !== false) {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void shutdown(signal));
+    // `on`, not `once`: a terminal's Ctrl-C reaches every process of the group, and npm and
+    // tools/scripts/start.mjs forward it too, so the app can receive SIGINT two or three times.
+    // With `once`, the second one would meet Node's default handler and kill the process mid-drain.
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.on(signal, () => {
+        if (running === undefined) void shutdown(signal);
+        else options.logger.debug({ signal }, 'already shutting down');
+      });
+    }
   }
   return shutdown;
 }
