@@ -26,6 +26,9 @@ export function projectJestConfig(projectDirUrl, displayName) {
     moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
     // Workspace libraries export their TypeScript source under this condition.
     testEnvironmentOptions: { customExportConditions: ['@ussd/source', 'node', 'node-addons'] },
+    // Inside the checkout, not the system temp folder: a run is never helped (or misled) by
+    // another clone's transforms, and `npm ci` starts it cold.
+    cacheDirectory: fileURLToPath(new URL('./node_modules/.cache/jest', import.meta.url)),
     testTimeout: 30_000,
     passWithNoTests: false,
   };
