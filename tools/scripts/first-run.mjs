@@ -26,6 +26,8 @@ for (const arg of args) {
 }
 const START_TIMEOUT_MS = 15 * 60_000;
 const times = [];
+/** npm test's closing line, repeated last so that it closes this script's output too. */
+let testSummary;
 
 function log(message) {
   process.stdout.write(`[first-run] ${message}\n`);
@@ -35,11 +37,17 @@ function seconds(ms) {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** Runs a command in the clone with the terminal's output; throws unless it exits 0. */
-function step(name, command, commandArgs, cwd) {
+/** Runs a command in the clone, its output shown as it comes; throws unless it exits 0. */
+async function step(name, command, commandArgs, cwd) {
   log(`${name}: ${[command, ...commandArgs].join(' ')}`);
   const started = Date.now();
-  const result = spawnSync(command, commandArgs, { cwd, stdio: 'inherit', env: process.env });
+  const child = spawn(command, commandArgs, { cwd, stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    const summary = /^tests: \d+ passed, \d+ failed$/m.exec(chunk.toString('utf8'));
+    if (summary) testSummary = summary[0];
+  });
+  const result = await new Promise((done) => child.once('exit', (status, signal) => done({ status, signal })));
   const ms = Date.now() - started;
   times.push([name, ms]);
   if (result.status !== 0) throw new Error(`${name} failed (exit ${result.status ?? result.signal}) after ${seconds(ms)}`);
@@ -108,19 +116,21 @@ let code = 0;
 try {
   const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: source, encoding: 'utf8' }).stdout.trim();
   log(`cloning ${head} into ${clone} (parent folder mode 700, as ${process.getuid?.() === 0 ? 'root' : 'an ordinary user'})`);
-  step('clone', 'git', ['clone', '-q', source, clone], parent);
-  step('install', 'npm', ['ci', '--no-audit', '--no-fund'], clone);
+  await step('clone', 'git', ['clone', '-q', source, clone], parent);
+  await step('install', 'npm', ['ci', '--no-audit', '--no-fund'], clone);
   await startAndCtrlC(clone);
-  if (args.has('--test')) step('test', 'npm', ['test'], clone);
+  if (args.has('--test')) await step('test', 'npm', ['test'], clone);
 } catch (error) {
   process.stderr.write(`[first-run] FAILED: ${error.message}\n`);
   code = 1;
 } finally {
-  log(`wall times: ${times.map(([name, ms]) => `${name} ${seconds(ms)}`).join(', ')}`);
+  const total = times.reduce((sum, [, ms]) => sum + ms, 0);
+  log(`wall times: ${times.map(([name, ms]) => `${name} ${seconds(ms)}`).join(', ')}; total ${seconds(total)}`);
   if (args.has('--keep')) log(`kept ${clone}`);
   else {
     removeLinkedData(clone);
     rmSync(folder, { recursive: true, force: true });
   }
 }
+if (testSummary) process.stdout.write(`${testSummary}\n`);
 process.exit(code);
