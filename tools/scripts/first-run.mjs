@@ -102,7 +102,10 @@ async function startAndCtrlC(cwd) {
 function removeLinkedData(clone) {
   const link = join(clone, '.data', 'api', 'postgres');
   try {
-    if (lstatSync(link).isSymbolicLink()) rmSync(resolve(dirname(link), readlinkSync(link)), { recursive: true, force: true });
+    if (!lstatSync(link).isSymbolicLink()) return;
+    const target = resolve(dirname(link), readlinkSync(link));
+    rmSync(target, { recursive: true, force: true });
+    rmSync(`${target}.link`, { force: true });
   } catch {
     // no data directory: npm start never got that far
   }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +68,7 @@ describe('npm start, then Ctrl-C', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ussd-start-'));
+    await chmod(dir, 0o755); // reachable by the server user, so the data stays here (and goes with rm)
   });
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 

@@ -93,11 +93,22 @@ describe('EmbeddedPostgres', () => {
       await again.stop();
     }
 
+    // Another checkout, deleted outright: its placed data belongs to nobody.
+    const otherDataDir = join(home, 'other-checkout', '.data', 'api', 'postgres');
+    const other = await EmbeddedPostgres.start({ dataDir: otherDataDir, port: 0, logger, runtimeDir });
+    await other.stop();
+    await rm(join(home, 'other-checkout'), { recursive: true, force: true });
+
     // Removing the data directory (the link, as root) means starting afresh.
     await rm(join(home, 'checkout', '.data'), { recursive: true, force: true });
     const fresh = await EmbeddedPostgres.start({ dataDir, port: 0, logger, runtimeDir });
     try {
       expect(await query(fresh.url, `SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'kept'`)).toEqual([{ n: 0 }]);
+      if (asRoot) {
+        expect(other.dataDir).not.toBe(fresh.dataDir);
+        expect(existsSync(other.dataDir)).toBe(false);
+        expect(messages).toContain('discarded embedded PostgreSQL data whose link is gone');
+      }
     } finally {
       await fresh.stop();
     }

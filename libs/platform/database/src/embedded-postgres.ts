@@ -343,10 +343,12 @@ async function placeDataDir(dataDir: string, user: ServerUser, runtime: string |
       }
       await rmdir(dataDir);
     }
-    // A folder left from a link someone removed: that was a request to start afresh.
-    await rm(target, { recursive: true, force: true });
     await mkdir(dirname(target), { recursive: true });
     await chmod(dirname(target), 0o755);
+    await discardOrphans(dirname(target), logger);
+    // A folder left from a link someone removed: that was a request to start afresh.
+    await rm(target, { recursive: true, force: true });
+    await writeFile(`${target}.link`, `${dataDir}\n`);
   }
   await mkdir(target, { recursive: true, mode: 0o700 });
   await chmod(target, 0o700);
@@ -359,6 +361,23 @@ async function placeDataDir(dataDir: string, user: ServerUser, runtime: string |
     throw new EmbeddedPostgresError(`The ${user.name} OS user cannot enter ${target}: set EMBEDDED_PG_DIR to a folder every user can enter, or set DATABASE_URL.`);
   }
   return target;
+}
+
+/**
+ * Placed data whose link is gone (its checkout was deleted, or `rm -rf .data`) belongs to
+ * nobody: each placed folder has a `<folder>.link` note naming its link, checked here.
+ */
+async function discardOrphans(placed: string, logger: Logger): Promise<void> {
+  for (const note of (await readdir(placed)).filter((name) => name.endsWith('.link'))) {
+    const folder = join(placed, note.slice(0, -'.link'.length));
+    const link = (await readFile(join(placed, note), 'utf8').catch(() => '')).trim();
+    if (link === '' || (await linkTarget(link)) === folder) continue;
+    const serverPid = await readPid(join(folder, 'postmaster.pid'));
+    if (serverPid !== undefined && alive(serverPid)) continue;
+    await rm(folder, { recursive: true, force: true });
+    await rm(join(placed, note), { force: true });
+    logger.info({ folder, link }, 'discarded embedded PostgreSQL data whose link is gone');
+  }
 }
 
 async function linkTarget(path: string): Promise<string | undefined> {
