@@ -40,6 +40,6 @@ export class ExecutionQueriesService {
 
 function decodeCursor(cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[\w.:-]{1,255}$/.test(id)) throw new ValidationProblem([{ in: 'query', pointer: '/cursor', reason: 'not a cursor from a previous page' }], 'The request query is not valid.');
+  if (!/^[\w.:-]{1,255}$/.test(id)) throw new ValidationProblem([{ in: 'query', pointer: '/cursor', code: 'invalid-cursor', message: 'not a cursor from a previous page' }], 'The request query is not valid.');
   return id;
 }

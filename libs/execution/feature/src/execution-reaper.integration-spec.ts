@@ -23,7 +23,7 @@ describe('the reaper, seen through the HTTP API', () => {
     await fetch(`${app.url}/workflows/${created.workflowId}/versions/1/publish`, { method: 'POST', headers: { 'x-user-id': 't' } });
 
     // An execution whose runner vanished after its start event (a crashed replica).
-    const orphan = new ExecutionEventFactory(created.workflowId, 1, `orphan-${randomUUID()}`, Date.now());
+    const orphan = new ExecutionEventFactory(created.workflowId, 1, randomUUID(), Date.now());
     const sink = app.running.app.get<ExecutionEventSink>(EXECUTION_EVENT_SINK);
     await sink.emit(orphan.started());
     const finished = (await (await fetch(`${app.url}/workflows/${created.workflowId}/executions`, { method: 'POST', headers, body: '{}' })).json()) as { executionId: string; status: string };

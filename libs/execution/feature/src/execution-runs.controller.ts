@@ -1,8 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { z } from 'zod';
-import { JsonOnlyGuard, openApiSchema, ZodValidationPipe } from '@ussd/platform-http';
+import { JsonOnlyGuard, openApiSchema, UuidParam, ZodValidationPipe } from '@ussd/platform-http';
 import { ExecutionIdParam, RunExecutionBody, RunOutcome } from './execution.dto.js';
 import { ExecutionRunner, type RunResult } from './execution-runner.service.js';
 
@@ -29,7 +28,7 @@ export class ExecutionRunsController {
   @ApiResponse({ status: 409, description: 'no published version, a draft, or deactivated' })
   @ApiResponse({ status: 429, ...problem })
   async run(
-    @Param('workflowId', new ZodValidationPipe(z.uuid({ error: 'must be a UUID' }).transform((v) => v.toLowerCase()), 'path')) workflowId: string,
+    @Param('workflowId', new ZodValidationPipe(UuidParam)) workflowId: string,
     @Body(new ZodValidationPipe(RunExecutionBody)) body: RunExecutionBody | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
@@ -39,7 +38,7 @@ export class ExecutionRunsController {
   @Post('executions/:executionId/retry')
   @ApiOperation({ summary: 'Run again with the same payload and pinned version (async); linked to the original' })
   @ApiResponse({ status: 202, schema: openApiSchema(RunOutcome) })
-  async retry(@Param('executionId', new ZodValidationPipe(ExecutionIdParam, 'path')) executionId: string, @Res({ passthrough: true }) reply: FastifyReply) {
+  async retry(@Param('executionId', new ZodValidationPipe(ExecutionIdParam)) executionId: string, @Res({ passthrough: true }) reply: FastifyReply) {
     return send(reply, await this.runner.retry(executionId));
   }
 
@@ -48,7 +47,7 @@ export class ExecutionRunsController {
   @ApiOperation({ summary: 'Cancel a queued, running or paused execution' })
   @ApiResponse({ status: 200, schema: openApiSchema(RunOutcome) })
   @ApiResponse({ status: 409, description: 'already finished, or running in another process' })
-  cancel(@Param('executionId', new ZodValidationPipe(ExecutionIdParam, 'path')) executionId: string) {
+  cancel(@Param('executionId', new ZodValidationPipe(ExecutionIdParam)) executionId: string) {
     return this.runner.cancel(executionId);
   }
 }

@@ -155,7 +155,7 @@ describe('running executions over HTTP against real PostgreSQL', () => {
     const log = await logged(retry.body['executionId'] as string, (b) => b['status'] === 'completed');
     expect(log).toMatchObject({ triggerPayload: { amount: 7 }, output: { total: 15, size: 'small' }, retryOf: first.body['executionId'] });
     expect((await logged(first.body['executionId'] as string))['retries']).toEqual([retry.body['executionId']]);
-    expect((await call('POST', '/executions/no-such-execution/retry')).status).toBe(404);
+    expect((await call('POST', `/executions/${randomUUID()}/retry`)).status).toBe(404);
   });
 
   it('answers 202 when a sync execution outlives EXECUTION_SYNC_TIMEOUT_MS, and cancels a running one', async () => {

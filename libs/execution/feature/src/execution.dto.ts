@@ -1,13 +1,11 @@
 import { z } from 'zod';
 import { EXECUTION_STATUSES } from '@ussd/execution-domain';
+import { UuidParam } from '@ussd/platform-http';
 
 const isoDate = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time, e.g. 2026-01-31T12:00:00Z' }).transform((v) => new Date(v));
 
-export const ExecutionIdParam = z
-  .string()
-  .min(1)
-  .max(255, 'at most 255 characters')
-  .regex(/^[\w.:-]+$/, 'letters, digits and _ . : - only');
+/** Execution ids are UUIDs (the api and the USSD hops issue them), so `/executions/123` is a 400 like `/workflows/123`. */
+export const ExecutionIdParam = UuidParam;
 
 export const ListExecutionsQuery = z
   .strictObject({

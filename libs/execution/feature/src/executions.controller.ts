@@ -1,7 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { openApiSchema, ZodValidationPipe } from '@ussd/platform-http';
-import { z } from 'zod';
+import { openApiSchema, UuidParam, ZodValidationPipe } from '@ussd/platform-http';
 import { ExecutionDetail, ExecutionIdParam, ExecutionPage, ListExecutionsQuery } from './execution.dto.js';
 import { ExecutionQueriesService } from './execution-queries.service.js';
 
@@ -26,10 +25,10 @@ export class ExecutionsController {
 
   @Get('executions/:executionId')
   @ApiOperation({ summary: 'One execution with its node attempts, ordered by executed_at' })
-  @ApiParam({ name: 'executionId' })
+  @ApiParam({ name: 'executionId', format: 'uuid' })
   @ApiResponse({ status: 200, schema: openApiSchema(ExecutionDetail) })
   @ApiResponse({ status: 404, description: 'application/problem+json' })
-  get(@Param('executionId', new ZodValidationPipe(ExecutionIdParam, 'path')) executionId: string) {
+  get(@Param('executionId', new ZodValidationPipe(ExecutionIdParam)) executionId: string) {
     return this.queries.get(executionId);
   }
 
@@ -38,7 +37,7 @@ export class ExecutionsController {
   @ApiQuery({ name: 'workflowId', required: false })
   @applyAll(listQueries())
   @ApiResponse({ status: 200, schema: openApiSchema(ExecutionPage) })
-  list(@Query(new ZodValidationPipe(ListExecutionsQuery, 'query')) query: ListExecutionsQuery) {
+  list(@Query(new ZodValidationPipe(ListExecutionsQuery)) query: ListExecutionsQuery) {
     return this.queries.list(query, '/executions');
   }
 
@@ -47,8 +46,8 @@ export class ExecutionsController {
   @applyAll(listQueries())
   @ApiResponse({ status: 200, schema: openApiSchema(ExecutionPage) })
   listForWorkflow(
-    @Param('workflowId', new ZodValidationPipe(z.uuid({ error: 'must be a UUID' }), 'path')) workflowId: string,
-    @Query(new ZodValidationPipe(ListExecutionsQuery, 'query')) query: ListExecutionsQuery,
+    @Param('workflowId', new ZodValidationPipe(UuidParam)) workflowId: string,
+    @Query(new ZodValidationPipe(ListExecutionsQuery)) query: ListExecutionsQuery,
   ) {
     return this.queries.list({ ...query, workflowId }, `/workflows/${workflowId}/executions`);
   }

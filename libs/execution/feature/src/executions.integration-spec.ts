@@ -8,7 +8,7 @@ describe('execution queries over HTTP against real PostgreSQL', () => {
   let app: TestApp;
   let base: string;
   const workflowId = randomUUID();
-  const factories = Array.from({ length: 5 }, (_, i) => new ExecutionEventFactory(workflowId, 1, undefined, Date.parse('2026-05-01T00:00:00Z') + i * 60_000));
+  const factories = Array.from({ length: 5 }, (_, i) => new ExecutionEventFactory(workflowId, 1, randomUUID(), Date.parse('2026-05-01T00:00:00Z') + i * 60_000));
 
   beforeAll(async () => {
     app = await startExecutionApp();
@@ -55,13 +55,32 @@ describe('execution queries over HTTP against real PostgreSQL', () => {
   });
 
   it('answers 404 for an unknown execution and 400 for malformed ids and queries', async () => {
-    expect((await get('/executions/no-such-execution')).status).toBe(404);
+    expect((await get(`/executions/${randomUUID()}`)).status).toBe(404);
+    expect((await get(`/executions/${factories[0]!.executionId.toUpperCase()}`)).status).toBe(200);
     const long = await get(`/executions/${'x'.repeat(400)}`);
     expect([long.status, long.body['status']]).toEqual([414, 414]); // Fastify's path-parameter limit, as problem+json
-    for (const path of ['/executions/%27%20OR%201%3D1', `/executions/${'x'.repeat(256)}`, '/executions/a%00b', '/workflows/not-a-uuid/executions', '/executions?status=done', '/executions?from=yesterday', '/executions?limit=0', '/executions?workflowId=1', '/executions?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', '/executions?cursor=%21']) {
+    for (const path of ['/executions?status=done', '/executions?from=yesterday', '/executions?limit=0', '/executions?workflowId=1', '/executions?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', '/executions?cursor=%21']) {
       const response = await get(path);
       expect([path, response.status]).toEqual([path, 400]);
-      expect((response.body['errors'] as unknown[]).length).toBeGreaterThan(0);
+      expect((response.body['errors'] as { in: string }[])[0]?.in).toBe('query');
+    }
+  });
+
+  it('answers 400 naming the path parameter for every malformed id, as /workflows/123 does', async () => {
+    const ids = ['123', 'no-such-execution', '%27%20OR%201%3D1', `${'x'.repeat(256)}`, 'a%00b', `${randomUUID()}x`, '..%2F..%2Fetc'];
+    for (const id of ids) {
+      for (const [method, path] of [['GET', `/executions/${id}`], ['POST', `/executions/${id}/retry`], ['POST', `/executions/${id}/cancel`]] as const) {
+        const response = await fetch(`${base}${path}`, { method });
+        const body = (await response.json()) as { type: string; errors: unknown[] };
+        expect([method, path, response.status, response.headers.get('content-type')]).toEqual([method, path, 400, 'application/problem+json; charset=utf-8']);
+        expect(body.type).toBe('urn:problem:validation');
+        expect(body.errors).toEqual([{ in: 'path', pointer: '/executionId', code: 'invalid-format', message: 'must be a UUID' }]);
+      }
+    }
+    for (const path of ['/workflows/123/executions', '/workflows/not-a-uuid/executions']) {
+      const response = await get(path);
+      expect([path, response.status]).toEqual([path, 400]);
+      expect(response.body['errors']).toEqual([{ in: 'path', pointer: '/workflowId', code: 'invalid-format', message: 'must be a UUID' }]);
     }
   });
 });

@@ -3,12 +3,23 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@ussd/platform-logging';
 
-/** One invalid field of a request, located by a JSON pointer (RFC 6901). */
+/**
+ * One problem, located by a JSON pointer (RFC 6901). The one shape of every error list the
+ * APIs answer: request validation here, and the spec validator's errors (`SpecError`), so a
+ * client reads `{ pointer, code, message }` everywhere.
+ */
 export interface InvalidParam {
-  /** RFC 6901 pointer into the part named by `in` ('' for the whole part). */
+  /**
+   * RFC 6901 pointer into the part named by `in`: `/name` in the body, `/limit` in the query,
+   * `/workflowId` among the path parameters ('' for a whole body). Spec errors carry no `in`
+   * and point into the workflow spec document.
+   */
   readonly pointer: string;
-  readonly reason: string;
-  /** Which part of the request; the body when omitted. */
+  /** Stable, kebab-case: `unknown-parameter`, `invalid-type`, `too-small`, or a spec code such as `unknown-node`. */
+  readonly code: string;
+  /** For people. */
+  readonly message: string;
+  /** Which part of the request: body, query, path parameters or a header. */
   readonly in?: 'body' | 'query' | 'path' | 'header';
 }
 

@@ -1,31 +1,54 @@
-import type { PipeTransform } from '@nestjs/common';
+import type { ArgumentMetadata, PipeTransform } from '@nestjs/common';
 import { z } from 'zod';
 import { type InvalidParam, ValidationProblem } from './problem-details.filter.js';
+
+type RequestPart = NonNullable<InvalidParam['in']>;
 
 /** RFC 6901: `~` and `/` inside a segment are escaped. */
 export function jsonPointer(path: readonly PropertyKey[]): string {
   return path.map((segment) => `/${String(segment).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 }
 
+/** A UUID in a path (workflow and execution ids), lower-cased as ids are stored. */
+export const UuidParam = z.uuid({ error: 'must be a UUID' }).transform((id) => id.toLowerCase());
+
+/** Which part of the request Nest hands a pipe; `custom` decorators are not request parts. */
+const PARTS: Readonly<Record<string, RequestPart>> = { body: 'body', query: 'query', param: 'path' };
+
+/** zod's issue codes in the kebab-case of the spec validator's codes. */
+function issueCode(code: string): string {
+  return code === 'custom' ? 'invalid' : code.replaceAll('_', '-');
+}
+
 /**
- * Validates one part of a request with a zod schema. Every problem becomes an entry with
- * the JSON pointer of the field, in one 400 problem+json; nothing half-valid gets through.
+ * Validates one part of a request with a zod schema. Every problem becomes an entry
+ * `{ in, pointer, code, message }` in one 400 problem+json; nothing half-valid gets through.
+ * The part and, for `@Param('name')` / `@Query('name')`, the name come from Nest, so the pointer
+ * of a malformed id names it (`/workflowId`), never `''`. An unknown field of an object is one
+ * entry per field, pointing at it.
  */
 export class ZodValidationPipe<T extends z.ZodType> implements PipeTransform<unknown, z.output<T>> {
   constructor(
     private readonly schema: T,
-    private readonly part: NonNullable<InvalidParam['in']> = 'body',
+    private readonly part?: RequestPart,
   ) {}
 
-  transform(value: unknown): z.output<T> {
+  transform(value: unknown, metadata?: ArgumentMetadata): z.output<T> {
     const result = this.schema.safeParse(value);
     if (result.success) return result.data;
-    const errors: InvalidParam[] = result.error.issues.slice(0, 100).map((issue) => ({
-      in: this.part,
-      pointer: jsonPointer(issue.path),
-      reason: issue.message,
-    }));
-    throw new ValidationProblem(errors, `The request ${this.part} is not valid.`);
+    const part = this.part ?? PARTS[metadata?.type ?? 'body'] ?? 'body';
+    const prefix = typeof metadata?.data === 'string' && metadata.data !== '' ? [metadata.data] : [];
+    const errors: InvalidParam[] = result.error.issues.flatMap((issue): InvalidParam[] =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({
+            in: part,
+            pointer: jsonPointer([...prefix, ...issue.path, key]),
+            code: part === 'body' ? 'unknown-field' : 'unknown-parameter',
+            message: part === 'body' ? 'unknown field' : 'unknown parameter',
+          }))
+        : [{ in: part, pointer: jsonPointer([...prefix, ...issue.path]), code: issueCode(issue.code), message: issue.message }],
+    );
+    throw new ValidationProblem(errors.slice(0, 100), `The request ${part} is not valid.`);
   }
 }
 

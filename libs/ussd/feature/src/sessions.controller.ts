@@ -1,14 +1,19 @@
 import { Controller, Delete, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
-import { ProblemException, ValidationProblem } from '@ussd/platform-http';
+import { ProblemException, ValidationProblem, ZodValidationPipe } from '@ussd/platform-http';
 import { InjectSessionStore } from '@ussd/session-data-access';
 import type { SessionState, SessionStore } from '@ussd/session-domain';
 import { MAX_SESSION_ID_LENGTH, normalizeMsisdn } from '@ussd/ussd-domain';
 import { UssdHopService } from './ussd-hop.service.js';
 
-const SESSION_ID = /^[\x21-\x7e]{1,255}$/;
 const MAX_LIST = 100;
+
+/** A gateway's session id as the adapters accept it: 1 to 255 printable ASCII characters. */
+const sessionIdParam = new ZodValidationPipe(
+  z.string().regex(new RegExp(`^[\\x21-\\x7e]{1,${MAX_SESSION_ID_LENGTH}}$`), `1 to ${MAX_SESSION_ID_LENGTH} printable ASCII characters`),
+);
 
 /** Sessions as operators see them: read one, end one, list a subscriber's active sessions. */
 @ApiTags('sessions')
@@ -27,11 +32,11 @@ export class SessionsController {
   @ApiResponse({ status: 400, description: 'Missing or unreadable phone number' })
   async list(@Query() query: Record<string, unknown>): Promise<{ msisdn: string; items: SessionState[] }> {
     const unknown = Object.keys(query).filter((key) => key !== 'msisdn');
-    if (unknown.length > 0) throw new ValidationProblem([{ in: 'query', pointer: `/${unknown[0] ?? ''}`, reason: 'unknown query parameter' }]);
+    if (unknown.length > 0) throw new ValidationProblem([{ in: 'query', pointer: `/${unknown[0] ?? ''}`, code: 'unknown-parameter', message: 'unknown query parameter' }]);
     const raw = query['msisdn'];
-    if (typeof raw !== 'string') throw new ValidationProblem([{ in: 'query', pointer: '/msisdn', reason: 'give one phone number' }]);
+    if (typeof raw !== 'string') throw new ValidationProblem([{ in: 'query', pointer: '/msisdn', code: 'invalid-type', message: 'give one phone number' }]);
     const phone = normalizeMsisdn(raw, this.config.ussd.defaultCountry);
-    if (!phone.ok) throw new ValidationProblem([{ in: 'query', pointer: '/msisdn', reason: phone.reason }]);
+    if (!phone.ok) throw new ValidationProblem([{ in: 'query', pointer: '/msisdn', code: `msisdn-${phone.code}`, message: phone.reason }], 'The request query is not valid.');
     const sessions = await this.store.listByMsisdn(phone.e164, MAX_LIST);
     return { msisdn: phone.e164, items: sessions.filter((session) => session.isActive) };
   }
@@ -40,8 +45,7 @@ export class SessionsController {
   @ApiOperation({ summary: 'One session (the seed’s SessionState)' })
   @ApiResponse({ status: 200, description: 'SessionState' })
   @ApiResponse({ status: 404, description: 'No such session (never existed, ended or expired)' })
-  async get(@Param('sessionId') sessionId: string): Promise<SessionState> {
-    checkId(sessionId);
+  async get(@Param('sessionId', sessionIdParam) sessionId: string): Promise<SessionState> {
     const stored = await this.store.get(sessionId);
     if (stored === null) throw notFound(sessionId);
     return stored.state;
@@ -52,20 +56,13 @@ export class SessionsController {
   @ApiResponse({ status: 200, description: 'The session as it was when it ended' })
   @ApiResponse({ status: 404, description: 'No such session' })
   @ApiResponse({ status: 409, description: 'A hop of the session is still running (Retry-After)' })
-  async end(@Param('sessionId') sessionId: string): Promise<SessionState> {
-    checkId(sessionId);
+  async end(@Param('sessionId', sessionIdParam) sessionId: string): Promise<SessionState> {
     const last = await this.hops.endSession(sessionId);
     if (last === null) throw notFound(sessionId);
     if (last === 'busy') {
       throw new ProblemException({ type: 'urn:problem:session:busy', title: 'Session busy', status: 409, detail: `A hop of session ${sessionId} is still running; try again.`, retryAfterSeconds: 1 });
     }
     return last;
-  }
-}
-
-function checkId(sessionId: string): void {
-  if (!SESSION_ID.test(sessionId)) {
-    throw new ValidationProblem([{ in: 'path', pointer: '/sessionId', reason: `1 to ${MAX_SESSION_ID_LENGTH} printable ASCII characters` }]);
   }
 }
 

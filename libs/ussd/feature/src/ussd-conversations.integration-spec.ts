@@ -231,9 +231,18 @@ describe('USSD conversations (Redis sessions, PostgreSQL logs)', () => {
     expect(poisoned.status).toBeGreaterThanOrEqual(400);
     expect(poisoned.status).toBeLessThan(500);
     expect((await post(app.url, '/ussd/nope', 'application/json', '{}')).status).toBe(404);
-    expect((await app.call('GET', `/sessions/${'x'.repeat(300)}`)).status).toBe(400);
-    expect((await app.call('GET', '/sessions?msisdn=abc')).status).toBe(400);
-    expect((await app.call('GET', '/sessions')).status).toBe(400);
-    expect((await app.call('GET', '/sessions?msisdn=%2B254712345678&x=1')).status).toBe(400);
+    const errorsOf = async (method: string, path: string) => {
+      const response = await app.call(method, path);
+      expect([path, response.status]).toEqual([path, 400]);
+      return (response.body['errors'] as { in: string; pointer: string; code: string }[]).map((e) => `${e.in} ${e.pointer} ${e.code}`);
+    };
+    for (const id of ['x'.repeat(300), 'a%20b', '%C3%A9t%C3%A9', '%00']) {
+      expect(await errorsOf('GET', `/sessions/${id}`)).toEqual(['path /sessionId invalid-format']);
+      expect(await errorsOf('DELETE', `/sessions/${id}`)).toEqual(['path /sessionId invalid-format']);
+    }
+    expect(await errorsOf('GET', '/sessions?msisdn=abc')).toEqual(['query /msisdn msisdn-invalid-characters']);
+    expect(await errorsOf('GET', '/sessions')).toEqual(['query /msisdn invalid-type']);
+    expect(await errorsOf('GET', '/sessions?msisdn=1&msisdn=2')).toEqual(['query /msisdn invalid-type']);
+    expect(await errorsOf('GET', '/sessions?msisdn=%2B254712345678&x=1')).toEqual(['query /x unknown-parameter']);
   });
 });

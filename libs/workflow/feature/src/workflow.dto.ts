@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UuidParam } from '@ussd/platform-http';
 
 /**
  * Request and response shapes of the workflow API. The zod schemas validate requests
@@ -69,7 +70,7 @@ export const DiffQuery = z.strictObject({
 });
 export type DiffQuery = z.output<typeof DiffQuery>;
 
-export const WorkflowIdParam = z.uuid({ error: 'must be a UUID' }).transform((id) => id.toLowerCase());
+export const WorkflowIdParam = UuidParam;
 export const VersionParam = z.coerce.number({ error: 'must be a positive integer' }).int('must be a positive integer').min(1, 'must be a positive integer').max(1_000_000);
 
 export const SpecValidation = z.object({

@@ -65,6 +65,7 @@ export class PublishedVersionImmutableException extends ProblemException {
   }
 }
 
+/** 400 from publish and roll back: `errors` are the spec validator's, pointing into the spec. */
 export class InvalidWorkflowSpecException extends ProblemException {
   constructor(errors: readonly InvalidParam[], detail: string) {
     super({ type: WorkflowProblem.invalidSpec, title: 'Invalid workflow spec', status: 400, detail, errors });

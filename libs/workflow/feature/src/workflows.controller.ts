@@ -22,8 +22,8 @@ import { type VersionResult, WorkflowsService } from './workflows.service.js';
 const version = openApiSchema(WorkflowVersionView);
 const problem = { description: 'application/problem+json' };
 const actorHeader = { name: 'X-User-Id', required: true, description: "The caller's identity; stored as created_by." };
-const workflowIdParam = new ZodValidationPipe(WorkflowIdParam, 'path');
-const versionParam = new ZodValidationPipe(VersionParam, 'path');
+const workflowIdParam = new ZodValidationPipe(WorkflowIdParam);
+const versionParam = new ZodValidationPipe(VersionParam);
 
 /** Sends a version with its ETag (and a Location for new ones). */
 function send(reply: FastifyReply, result: VersionResult, created = false) {
@@ -74,7 +74,7 @@ export class WorkflowsController {
   @ApiQuery({ name: 'createdBy', required: false })
   @ApiQuery({ name: 'q', required: false, description: 'name contains (case-insensitive)' })
   @ApiResponse({ status: 200, schema: openApiSchema(WorkflowPage) })
-  list(@Query(new ZodValidationPipe(ListWorkflowsQuery, 'query')) query: ListWorkflowsQuery) {
+  list(@Query(new ZodValidationPipe(ListWorkflowsQuery)) query: ListWorkflowsQuery) {
     return this.workflows.list(query, '/workflows');
   }
 
@@ -179,7 +179,7 @@ export class WorkflowsController {
   @ApiQuery({ name: 'from', schema: { type: 'integer' } })
   @ApiQuery({ name: 'to', schema: { type: 'integer' } })
   @ApiResponse({ status: 200, schema: openApiSchema(WorkflowDiff) })
-  diff(@Param('workflowId', workflowIdParam) workflowId: string, @Query(new ZodValidationPipe(DiffQuery, 'query')) query: DiffQuery) {
+  diff(@Param('workflowId', workflowIdParam) workflowId: string, @Query(new ZodValidationPipe(DiffQuery)) query: DiffQuery) {
     return this.workflows.diff(workflowId, query.from, query.to);
   }
 

@@ -24,7 +24,7 @@ interface Problem {
   title: string;
   status: number;
   detail?: string;
-  errors?: { pointer: string; reason: string; in?: string }[];
+  errors?: { pointer: string; code: string; message: string; in?: string }[];
 }
 
 describe('workflow registry API against real PostgreSQL', () => {
@@ -93,7 +93,9 @@ describe('workflow registry API against real PostgreSQL', () => {
       const bad = await call('POST', '/workflows', { name: '', tags: ['ok', 'bad tag'], environment: 'Prod!', spec: [], extra: 1 });
       expect(bad.status).toBe(400);
       expect(bad.headers.get('content-type')).toContain('application/problem+json');
-      expect(bad.body.errors?.map((e) => e.pointer).sort()).toEqual(['', '/environment', '/name', '/spec', '/tags/1']);
+      expect(bad.body.errors?.map((e) => e.pointer).sort()).toEqual(['/environment', '/extra', '/name', '/spec', '/tags/1']);
+      expect(bad.body.errors?.find((e) => e.pointer === '/extra')).toEqual({ in: 'body', pointer: '/extra', code: 'unknown-field', message: 'unknown field' });
+      expect(bad.body.errors?.every((e) => e.in === 'body' && typeof e.code === 'string' && typeof e.message === 'string' && !('reason' in e))).toBe(true);
     });
 
     it.each([
@@ -123,10 +125,21 @@ describe('workflow registry API against real PostgreSQL', () => {
     it('answers 400 (never 500) for malformed ids and versions, 404 for unknown ones', async () => {
       const { body } = await createWorkflow();
       const id = body['workflowId'] as string;
-      for (const path of ['/workflows/not-a-uuid', "/workflows/1'%20OR%20'1'='1", `/workflows/${id}/versions/abc`, `/workflows/${id}/versions/0`, `/workflows/${id}/versions/1.5`]) {
+      for (const path of ['/workflows/123', '/workflows/not-a-uuid', "/workflows/1'%20OR%20'1'='1", `/workflows/${id}x/versions`, '/workflows/%00/published']) {
         const response = await call('GET', path);
         expect([path, response.status]).toEqual([path, 400]);
-        expect(response.body.errors?.[0]?.in).toBe('path');
+        expect(response.body.errors).toEqual([{ in: 'path', pointer: '/workflowId', code: 'invalid-format', message: 'must be a UUID' }]);
+      }
+      for (const path of [`/workflows/${id}/versions/abc`, `/workflows/${id}/versions/0`, `/workflows/${id}/versions/1.5`, `/workflows/${id}/versions/99999999`]) {
+        const response = await call('GET', path);
+        expect([path, response.status]).toEqual([path, 400]);
+        expect(response.body.errors?.map((e) => [e.in, e.pointer])).toEqual([['path', '/version']]);
+      }
+      for (const [method, path] of [['POST', '/workflows/123/versions/1/publish'], ['PATCH', '/workflows/123/versions/1'], ['POST', '/workflows/123/rollback'], ['POST', '/workflows/123/deactivate'], ['POST', '/workflows/123/reactivate'], ['GET', '/workflows/123/diff?from=1&to=2'], ['POST', `/workflows/${id}/versions/x/publish`]] as const) {
+        const body = method === 'PATCH' ? { name: 'x' } : path.endsWith('/rollback') ? { version: 1 } : undefined;
+        const response = await call(method, path, body, { 'if-match': '*' });
+        expect([method, path, response.status]).toEqual([method, path, 400]);
+        expect(response.body.errors?.[0]).toMatchObject({ in: 'path', pointer: path.includes('/x/') ? '/version' : '/workflowId' });
       }
       expect((await call('GET', `/workflows/${randomUUID()}`)).status).toBe(404);
       expect((await call('GET', `/workflows/${id}/versions/99`)).body.type).toBe('urn:problem:workflow:version-not-found');
@@ -183,13 +196,20 @@ describe('workflow registry API against real PostgreSQL', () => {
   });
 
   describe('publish and roll back', () => {
-    it('refuses to publish an invalid spec, listing each problem with a pointer into the version', async () => {
+    it('refuses to publish an invalid spec with the same errors as validate, create and edit: { pointer, code, message }, pointers into the spec', async () => {
       const created = await createWorkflow({ spec: invalidSpec() });
       const id = created.body['workflowId'] as string;
       const refused = await call('POST', `/workflows/${id}/versions/1/publish`);
       expect(refused.status).toBe(400);
       expect(refused.body.type).toBe('urn:problem:workflow:invalid-spec');
-      expect(refused.body.errors?.map((e) => e.pointer)).toContain('/spec/nodes/0/options/0/next');
+      expect(refused.body.errors).toEqual(expect.arrayContaining([{ pointer: '/nodes/0/options/0/next', code: 'unknown-node', message: expect.any(String) }]));
+      const validated = await call('POST', '/workflows/validate', invalidSpec());
+      expect(refused.body.errors).toEqual(validated.body['errors']);
+      expect(refused.body.errors).toEqual((created.body['validation'] as { errors: unknown[] }).errors);
+      const edited = await call('PATCH', `/workflows/${id}/versions/1`, { spec: invalidSpec() }, { 'if-match': created.headers.get('etag')! });
+      expect(refused.body.errors).toEqual((edited.body['validation'] as { errors: unknown[] }).errors);
+      const rolledBack = await call('POST', `/workflows/${id}/rollback`, { version: 1 });
+      expect([rolledBack.status, rolledBack.body.errors]).toEqual([400, refused.body.errors]);
       expect((await call('GET', `/workflows/${id}/published`)).status).toBe(404);
     });
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
-import { type InvalidParam, ValidationProblem } from '@ussd/platform-http';
+import { ValidationProblem } from '@ussd/platform-http';
 import { type ListCursor, UssdClaimConflictError, VersionTakenError, type WorkflowEntity, WorkflowRepository } from '@ussd/workflow-data-access';
 import { diffSpecs, type SpecError, validateWorkflowSpec, workflowSpecJsonSchema } from '@ussd/workflow-domain';
 import { ifMatchSatisfied, versionEtag } from './etag.js';
@@ -213,11 +213,15 @@ export class WorkflowsService {
     if (bytes > this.config.workflow.specMaxBytes) throw new WorkflowSpecTooLargeException(bytes, this.config.workflow.specMaxBytes);
   }
 
+  /**
+   * Publish and roll back refuse an invalid spec with the validator's own errors, as
+   * `POST /workflows/validate` and the `validation` of create, add and edit report them:
+   * `{ pointer, code, message }`, pointers into the spec document (not `/spec/...`).
+   */
   private assertValid(spec: unknown): void {
     const result = validateWorkflowSpec(spec);
     if (result.valid) return;
-    const errors: InvalidParam[] = result.errors.map((e) => ({ pointer: `/spec${e.pointer}`, reason: `${e.code}: ${e.message}` }));
-    throw new InvalidWorkflowSpecException(errors, `The spec has ${errors.length} problem(s); fix them in a new version.`);
+    throw new InvalidWorkflowSpecException(result.errors, `The spec has ${result.errors.length} problem(s); the pointers are into the spec. Fix them in a new version.`);
   }
 
   private result(entity: WorkflowEntity, options: { withSpec: boolean; validate?: boolean }): VersionResult {
@@ -252,7 +256,7 @@ function encodeCursor(cursor: ListCursor): string {
 function decodeCursor(text: string): ListCursor {
   const id = Buffer.from(text, 'base64url').toString('utf8');
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) {
-    throw new ValidationProblem([{ in: 'query', pointer: '/cursor', reason: 'not a cursor from a previous page' }], 'The request query is not valid.');
+    throw new ValidationProblem([{ in: 'query', pointer: '/cursor', code: 'invalid-cursor', message: 'not a cursor from a previous page' }], 'The request query is not valid.');
   }
   return { id };
 }
