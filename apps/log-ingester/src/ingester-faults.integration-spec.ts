@@ -238,7 +238,12 @@ describe('log-ingester fault drills', () => {
     const bad = await fetch(`${url}/metrics?name[]=x&${'y'.repeat(5000)}=1`);
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toContain('application/problem+json');
-    expect(((await bad.json()) as { detail: string }).detail.length).toBeLessThan(400);
+    const refused = (await bad.json()) as { detail: string; errors: { in: string; pointer: string; code: string }[] };
+    expect(refused.detail.length).toBeLessThan(400);
+    expect(refused.errors.map((e) => `${e.in} ${e.pointer.slice(0, 10)} ${e.code}`)).toEqual(['query /name[] unknown-parameter', 'query /yyyyyyyyy unknown-parameter']);
+    // The same rule as every api route (the platform's KnownQueryGuard): the probes too.
+    const probe = await fetch(`${url}/health/live?verbose=1`);
+    expect([probe.status, ((await probe.json()) as { errors: { pointer: string }[] }).errors[0]?.pointer]).toEqual([400, '/verbose']);
     const post = await fetch(`${url}/metrics`, { method: 'POST' });
     expect(post.status).toBe(404);
     expect(post.headers.get('content-type')).toContain('application/problem+json');

@@ -197,6 +197,18 @@ describe('running executions over HTTP against real PostgreSQL', () => {
     expect((await call('POST', `/workflows/${workflowId}/executions`, { payload: { amount: 1 } })).status).toBe(409);
   });
 
+  it('refuses query parameters with 400 naming them: mode is a body field, not a query parameter', async () => {
+    const workflowId = await publishedWorkflow(fiveNodeSpec(serviceUrl));
+    const response = await call('POST', `/workflows/${workflowId}/executions?mode=async`, { payload: { amount: 1 } });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({
+      type: 'urn:problem:validation',
+      errors: [{ in: 'query', pointer: '/mode', code: 'unknown-parameter', message: 'unknown query parameter: mode is a field of the JSON body; send it there' }],
+    });
+    expect(response.location).toBeNull();
+    expect(((await call('GET', `/workflows/${workflowId}/executions`)).body['items'] as unknown[]).length).toBe(0);
+  });
+
   it('refuses what cannot run: unknown (404), draft-only or deactivated (409), bad input (400)', async () => {
     expect((await call('POST', `/workflows/${randomUUID()}/executions`, {})).status).toBe(404);
     const draft = await call('POST', '/workflows', { name: 'draft', spec: fiveNodeSpec(serviceUrl) });

@@ -4,6 +4,7 @@
  * - `bootstrap({ defaults, rootModule })`: config, logger, database, Nest on Fastify, listen, SIGTERM handling.
  * - `PlatformModule.forRoot(context)`: config, logging, PostgreSQL, Redis, health probes.
  * - `ProblemDetailsFilter` / `ProblemException` / `ValidationProblem`: RFC 9457 error bodies.
+ * - `ZodValidationPipe` / `KnownQueryGuard`: request validation, `{ in, pointer, code, message }` per problem.
  * - `installGracefulShutdown`: drain, close, exit 0 within SHUTDOWN_GRACE_MS (or exit 1 and say so).
  */
 export * from './bootstrap.js';
@@ -13,3 +14,4 @@ export * from './platform.module.js';
 export * from './problem-details.filter.js';
 export * from './zod-validation.js';
 export * from './json-only.guard.js';
+export * from './known-query.guard.js';

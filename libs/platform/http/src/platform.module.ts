@@ -1,9 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { type AppDefaults, PlatformConfigModule } from '@ussd/platform-config';
 import { type DatabaseConnection, DatabaseModule } from '@ussd/platform-database';
 import { HealthModule } from '@ussd/platform-health';
 import { type Logger, LoggingModule } from '@ussd/platform-logging';
 import { RedisModule } from '@ussd/platform-redis';
+import { KnownQueryGuard } from './known-query.guard.js';
 
 /** What an app's root module receives from `bootstrap`. */
 export interface PlatformContext {
@@ -13,7 +15,10 @@ export interface PlatformContext {
   readonly database: DatabaseConnection;
 }
 
-/** Configuration, logging, PostgreSQL, Redis and health probes: what every app imports first. */
+/**
+ * Configuration, logging, PostgreSQL, Redis and health probes: what every app imports first.
+ * Also the request rules every route shares: unknown query parameters are refused (KnownQueryGuard).
+ */
 @Module({})
 export class PlatformModule {
   static forRoot(context: PlatformContext): DynamicModule {
@@ -26,6 +31,7 @@ export class PlatformModule {
         RedisModule.forRoot(),
         HealthModule,
       ],
+      providers: [{ provide: APP_GUARD, useClass: KnownQueryGuard }],
       exports: [HealthModule],
     };
   }

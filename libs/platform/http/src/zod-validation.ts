@@ -15,6 +15,26 @@ export const UuidParam = z.uuid({ error: 'must be a UUID' }).transform((id) => i
 /** Which part of the request Nest hands a pipe; `custom` decorators are not request parts. */
 const PARTS: Readonly<Record<string, RequestPart>> = { body: 'body', query: 'query', param: 'path' };
 
+/**
+ * The field names an object schema accepts, through `.default()`, `.optional()`, `.refine()`
+ * and `.transform()`; undefined when the schema is not an object. The unknown-query guard
+ * reads a route's query parameters from here, so a schema is the only list of them.
+ */
+export function zodObjectKeys(schema: z.ZodType): readonly string[] | undefined {
+  let current: unknown = schema;
+  for (let depth = 0; depth < 10; depth++) {
+    if (current instanceof z.ZodObject) return Object.keys(current.shape);
+    if (current instanceof z.ZodDefault || current instanceof z.ZodOptional || current instanceof z.ZodNullable || current instanceof z.ZodPrefault) {
+      current = current.unwrap();
+    } else if (current instanceof z.ZodPipe) {
+      current = current.in;
+    } else {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 /** zod's issue codes in the kebab-case of the spec validator's codes. */
 function issueCode(code: string): string {
   return code === 'custom' ? 'invalid' : code.replaceAll('_', '-');
@@ -29,7 +49,7 @@ function issueCode(code: string): string {
  */
 export class ZodValidationPipe<T extends z.ZodType> implements PipeTransform<unknown, z.output<T>> {
   constructor(
-    private readonly schema: T,
+    readonly schema: T,
     private readonly part?: RequestPart,
   ) {}
 

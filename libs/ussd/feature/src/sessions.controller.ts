@@ -14,6 +14,8 @@ const MAX_LIST = 100;
 const sessionIdParam = new ZodValidationPipe(
   z.string().regex(new RegExp(`^[\\x21-\\x7e]{1,${MAX_SESSION_ID_LENGTH}}$`), `1 to ${MAX_SESSION_ID_LENGTH} printable ASCII characters`),
 );
+const ListSessionsQuery = z.strictObject({ msisdn: z.string({ error: 'give one phone number' }) });
+type ListSessionsQuery = z.output<typeof ListSessionsQuery>;
 
 /** Sessions as operators see them: read one, end one, list a subscriber's active sessions. */
 @ApiTags('sessions')
@@ -30,12 +32,8 @@ export class SessionsController {
   @ApiQuery({ name: 'msisdn', required: true, description: 'E.164, or a national number of USSD_DEFAULT_COUNTRY' })
   @ApiResponse({ status: 200, description: '{ items: SessionState[] }' })
   @ApiResponse({ status: 400, description: 'Missing or unreadable phone number' })
-  async list(@Query() query: Record<string, unknown>): Promise<{ msisdn: string; items: SessionState[] }> {
-    const unknown = Object.keys(query).filter((key) => key !== 'msisdn');
-    if (unknown.length > 0) throw new ValidationProblem([{ in: 'query', pointer: `/${unknown[0] ?? ''}`, code: 'unknown-parameter', message: 'unknown query parameter' }]);
-    const raw = query['msisdn'];
-    if (typeof raw !== 'string') throw new ValidationProblem([{ in: 'query', pointer: '/msisdn', code: 'invalid-type', message: 'give one phone number' }]);
-    const phone = normalizeMsisdn(raw, this.config.ussd.defaultCountry);
+  async list(@Query(new ZodValidationPipe(ListSessionsQuery)) query: ListSessionsQuery): Promise<{ msisdn: string; items: SessionState[] }> {
+    const phone = normalizeMsisdn(query.msisdn, this.config.ussd.defaultCountry);
     if (!phone.ok) throw new ValidationProblem([{ in: 'query', pointer: '/msisdn', code: `msisdn-${phone.code}`, message: phone.reason }], 'The request query is not valid.');
     const sessions = await this.store.listByMsisdn(phone.e164, MAX_LIST);
     return { msisdn: phone.e164, items: sessions.filter((session) => session.isActive) };
