@@ -19,7 +19,15 @@ import type { WorkflowSpec } from '@ussd/workflow-domain';
 import { WorkflowNotFoundException } from '@ussd/workflow-feature';
 import { type ExecutionJob, type ExecutionQueue, InMemoryExecutionQueue } from './execution-queue.js';
 import type { RunExecutionBody, RunOutcome } from './execution.dto.js';
-import { EventBacklogException, ExecutionCapacityException, ExecutionConflictException, ExecutionNotFoundException, NotRunnableException } from './execution.exception.js';
+import {
+  EventBacklogException,
+  ExecutionCapacityException,
+  ExecutionConflictException,
+  ExecutionNotFoundException,
+  NoHttpTriggerException,
+  NotRunnableException,
+  type TriggerSummary,
+} from './execution.exception.js';
 import { EXECUTION_EVENT_SINK, EventProducers } from './execution-logs.module.js';
 
 const MAX_PAUSED_KEPT = 10_000;
@@ -181,6 +189,11 @@ export class ExecutionRunner implements OnModuleInit, OnApplicationBootstrap {
     }
     if (entity.publishedAt === null) throw new NotRunnableException(workflowId, `Version ${entity.version} is a draft; only published versions run.`);
     if (!entity.isActive) throw new NotRunnableException(workflowId, 'The workflow is deactivated; reactivate it to run it.');
+    // Checked here, before an id is issued or an event emitted: the engine would otherwise
+    // start the execution and store it as failed (execution.invalid_spec), a log row for a
+    // request that could never have run.
+    const triggers = triggersOf(entity);
+    if (!triggers.some((trigger) => trigger.type === 'http')) throw new NoHttpTriggerException(entity.workflowId, entity.version, triggers);
     return pin(entity);
   }
 
@@ -220,6 +233,19 @@ export class ExecutionRunner implements OnModuleInit, OnApplicationBootstrap {
     if (neverStarted.length > 0) this.logger.warn({ count: neverStarted.length }, 'queued executions canceled at shutdown (in-memory queue)');
     this.http.close();
   }
+}
+
+/** The version's triggers as the problem shows them (published specs are valid, but read defensively). */
+function triggersOf(entity: WorkflowEntity): TriggerSummary[] {
+  const triggers = (entity.spec as { triggers?: unknown }).triggers;
+  if (!Array.isArray(triggers)) return [];
+  return triggers
+    .filter((t): t is Record<string, unknown> => typeof t === 'object' && t !== null && typeof (t as { type?: unknown }).type === 'string')
+    .map((t) => ({
+      type: t['type'] as string,
+      ...(typeof t['serviceCode'] === 'string' ? { serviceCode: t['serviceCode'] } : {}),
+      ...(Array.isArray(t['environments']) ? { environments: t['environments'].filter((e): e is string => typeof e === 'string') } : {}),
+    }));
 }
 
 function pin(entity: WorkflowEntity): PinnedWorkflow {

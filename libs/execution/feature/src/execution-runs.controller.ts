@@ -25,7 +25,7 @@ export class ExecutionRunsController {
   @ApiResponse({ status: 200, description: 'finished or paused (sync)', schema: openApiSchema(RunOutcome) })
   @ApiResponse({ status: 202, description: 'accepted: queued (async) or still running past EXECUTION_SYNC_TIMEOUT_MS', schema: openApiSchema(RunOutcome) })
   @ApiResponse({ status: 404, ...problem })
-  @ApiResponse({ status: 409, description: 'no published version, a draft, or deactivated' })
+  @ApiResponse({ status: 409, ...problem, description: 'no published version, a draft, deactivated, or no http trigger (a USSD-only workflow runs through /ussd/{gateway})' })
   @ApiResponse({ status: 429, ...problem })
   async run(
     @Param('workflowId', new ZodValidationPipe(UuidParam)) workflowId: string,

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { startExecutionApp, type TestApp } from './test-app.test-helpers.js';
 
 /** A 5-node HTTP workflow: transform -> http.request -> switch -> transform -> end. */
@@ -195,6 +196,48 @@ describe('running executions over HTTP against real PostgreSQL', () => {
     expect((await call('POST', `/workflows/${workflowId}/executions`, { payload: { amount: 1 } })).body['workflowVersion']).toBe(2);
     await call('POST', `/workflows/${workflowId}/deactivate`);
     expect((await call('POST', `/workflows/${workflowId}/executions`, { payload: { amount: 1 } })).status).toBe(409);
+  });
+
+  it('refuses a workflow without an http trigger with 409 saying how it is run, and stores nothing', async () => {
+    const ussdOnly = {
+      ...pausingSpec,
+      triggers: [{ type: 'ussd', serviceCode: `*${Math.floor(Math.random() * 900_000) + 100_000}#`, environments: ['production', 'staging'], entry: 'menu' }],
+    };
+    const workflowId = await publishedWorkflow(ussdOnly);
+    const serviceCode = ussdOnly.triggers[0]!.serviceCode;
+    for (const body of [undefined, {}, { mode: 'async', payload: { a: 1 } }, { version: 1 }, { payload: '<script>' }]) {
+      const response = await fetch(`${base}/workflows/${workflowId.toUpperCase()}/executions`, {
+        method: 'POST',
+        headers: { 'x-user-id': 'tester', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      expect([JSON.stringify(body), response.status]).toEqual([JSON.stringify(body), 409]);
+      expect(response.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+      expect(response.headers.get('location')).toBeNull();
+      const problem = (await response.json()) as Record<string, unknown>;
+      expect(problem).toMatchObject({
+        type: 'urn:problem:execution:no-http-trigger',
+        status: 409,
+        workflowId,
+        version: 1,
+        triggers: [{ type: 'ussd', serviceCode, environments: ['production', 'staging'] }],
+      });
+      expect(problem['detail']).toContain(`Workflow ${workflowId} (version 1) has no http trigger`);
+      expect(problem['detail']).toContain(`a subscriber dials ${serviceCode} in production, staging`);
+      expect(problem['detail']).toContain('POST /ussd/africastalking');
+      expect(problem['detail']).toContain('add a trigger { "type": "http", "entry": "<node id>" }');
+    }
+    // Nothing was started: after the writer's flush interval (10 ms here) and then some, no row.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const client = new pg.Client({ connectionString: app.database.url });
+    await client.connect();
+    try {
+      const rows = await client.query<{ n: string }>('SELECT count(*) AS n FROM execution_logs WHERE workflow_id = $1', [workflowId]);
+      expect(rows.rows[0]?.n).toBe('0');
+    } finally {
+      await client.end();
+    }
+    expect(((await call('GET', `/workflows/${workflowId}/executions`)).body['items'] as unknown[]).length).toBe(0);
   });
 
   it('refuses query parameters with 400 naming them: mode is a body field, not a query parameter', async () => {

@@ -38,7 +38,12 @@ describe('USSD conversations on the in-memory session store', () => {
 
   it('walks the example of docs/ussd.md exactly as the page shows it', async () => {
     const example = JSON.parse(readFileSync(new URL('../../../../docs/examples/ussd-balance.json', import.meta.url), 'utf8')) as { spec: unknown };
-    await app.publish(example.spec);
+    const page = readFileSync(new URL('../../../../docs/ussd.md', import.meta.url), 'utf8');
+    const id = await app.publish(example.spec);
+    // Over HTTP it is refused (no http trigger) with the detail the page quotes, and nothing runs.
+    const overHttp = await app.call('POST', `/workflows/${id}/executions`);
+    expect([overHttp.status, overHttp.body['type']]).toEqual([409, 'urn:problem:execution:no-http-trigger']);
+    expect(page).toContain(`# 409\n# ${String(overHttp.body['detail']).replace(id, '<ID>')}\n`);
     const subscriber = new AfricasTalkingPhone(app.url, '*384*123#', '0712345678');
     expect((await subscriber.dial()).body).toBe('CON Welcome to MyBank\n1. Check balance\n2. Exit');
     expect((await subscriber.send('1')).body).toBe('CON Enter your 4-digit account number');
@@ -48,6 +53,7 @@ describe('USSD conversations on the in-memory session store', () => {
     const data = (await app.call('GET', `/sessions/${subscriber.sessionId}`)).body['data'] as { executionId: string };
     const log = await app.logged(data.executionId, (body) => body['status'] === 'completed');
     expect((log['nodes'] as { nodeId: string }[]).map((n) => n.nodeId)).toEqual(['menu', 'account', 'balance', 'branch', 'rich']);
+    expect(((await app.call('GET', `/workflows/${id}/executions`)).body['items'] as unknown[]).length).toBe(1); // the USSD one only
   });
 
   it('ends the paused execution as timeout when the session expires', async () => {
