@@ -50,7 +50,7 @@ describe('ussd CLI (migrate, revert, status)', () => {
     const result = run(args as string[]);
     expect(result.code).toBe(code);
     expect(result.stderr).toContain(message);
-    expect(result.stderr).toContain('Usage: ussd <command>');
+    expect(result.stderr).toContain('Usage: npm run cli -- <command>');
     expect(result.stderr.length).toBeLessThan(2000);
   });
 

@@ -6,7 +6,9 @@ import { createDataSource, migrationStatus, openDatabase, revertLastMigration, r
 import { createLogger, type Logger } from '@ussd/platform-logging';
 import { connectRedis } from '@ussd/platform-redis';
 
-const USAGE = `Usage: ussd <command> [options]
+// Names the two ways the CLI really runs: there is no `ussd` executable on PATH.
+const USAGE = `Usage: npm run cli -- <command> [options]   (builds it first; from the repository)
+       node tools/dist/cli.js <command> [options]  (once built, as in the container image)
 
 Commands:
   migrate            apply every pending migration

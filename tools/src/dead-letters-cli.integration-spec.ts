@@ -77,7 +77,7 @@ describe('ussd dead-letters (list, redrive, delete)', () => {
     const result = run(args as string[]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(message);
-    expect(result.stderr).toContain('Usage: ussd <command>');
+    expect(result.stderr).toContain('Usage: npm run cli -- <command>');
     expect(result.stderr.length).toBeLessThan(3000);
   });
 
