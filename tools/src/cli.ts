@@ -113,7 +113,15 @@ async function main(argv: string[]): Promise<number> {
   // Same defaults as the api, so the CLI migrates the database `npm start` uses.
   const config = loadConfigOrExit({ appName: 'api', port: 0 });
   const logger = createLogger({ name: 'ussd-cli', level: config.log.level === 'info' ? 'warn' : config.log.level, format: config.log.format });
-  const database = await openDatabase(config, logger);
+  // openDatabase checks DATABASE_URL with one connection (or starts the embedded server) and
+  // throws a sentence naming the fix: an operator gets that line, not a stack trace.
+  let database: Awaited<ReturnType<typeof openDatabase>>;
+  try {
+    database = await openDatabase(config, logger);
+  } catch (error) {
+    process.stderr.write(`${command} failed: ${(error as Error).message}\n`);
+    return 1;
+  }
   const dataSource = createDataSource(database.url, config.database, 'ussd-cli');
   try {
     await dataSource.initialize();
