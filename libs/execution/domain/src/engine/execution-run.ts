@@ -368,6 +368,8 @@ export class ExecutionRun {
 
   private context(attempt: number, signal: AbortSignal): NodeContext {
     const { state, services } = this;
+    // Long evaluations pause on the engine's clock, so a test clock sees a timer, not idleness.
+    const control = { signal, pause: () => services.clock.sleep(0) };
     const scope: ExpressionContext = {
       trigger: state.trigger.payload,
       vars: state.vars,
@@ -384,8 +386,8 @@ export class ExecutionRun {
       session: state.session,
       maxInlineDelayMs: services.maxInlineDelayMs,
       subworkflows: services.subworkflowsFor(state),
-      evaluate: (source, bindings) => evaluateExpression(source, scope, bindings),
-      render: (source) => renderTemplate(source, scope),
+      evaluate: (source, bindings) => evaluateExpression(source, scope, bindings, control),
+      render: (source) => renderTemplate(source, scope, control),
     };
   }
 

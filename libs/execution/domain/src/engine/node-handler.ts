@@ -44,9 +44,12 @@ export interface NodeContext {
   readonly session: SessionInfo | null;
   readonly maxInlineDelayMs: number;
   readonly subworkflows: SubworkflowRunner;
-  /** JSONata against `scope`; undefined when it yields nothing. Throws `expression.error`. */
+  /**
+   * JSONata against `scope`; undefined when it yields nothing. Throws `expression.limit` past
+   * EXPRESSION_EVALUATION_LIMITS, `expression.error` for any other failure.
+   */
   evaluate(source: string, bindings?: Record<string, JsonValue>): Promise<JsonValue | undefined>;
-  /** A `{{ }}` template against `scope`. Throws `expression.error`. */
+  /** A `{{ }}` template against `scope`. Throws `expression.limit` or `expression.error`. */
   render(source: string): Promise<string>;
 }
 

@@ -36,10 +36,27 @@ describe('compileExpression', () => {
     if (compiled.ok) await expect(compiled.expression.evaluate({ vars: {} })).resolves.toBeUndefined();
   });
 
-  it('bounds evaluation time', async () => {
+  it('bounds evaluation work', async () => {
     const compiled = compileExpression('($f := function($n) { $n = 0 ? 0 : $f($n - 1) + $f($n - 1) }; $f(40))');
     expect(compiled.ok).toBe(true);
-    if (compiled.ok) await expect(compiled.expression.evaluate({})).rejects.toMatchObject({ code: expect.stringMatching(/^D101[12]$/) });
+    if (compiled.ok) await expect(compiled.expression.evaluate({})).rejects.toMatchObject({ code: 'expression.limit', limit: expect.stringMatching(/^(work|time|depth)$/) });
+  });
+
+  it.each([
+    ['a backreference', "$match('aa', /(a)\\1/)", /backreference/],
+    ['a lookahead', "$match('ab', /a(?=b)/)", /lookahead/],
+    ['a repetition too large to compile', "$contains('a', /((a{1000}){1000}){1000}/)", /too large/],
+  ])('refuses a regular expression literal with %s (problem "regex")', (_name, source, message) => {
+    expect(compileExpression(source)).toMatchObject({ ok: false, problem: 'regex', message: expect.stringMatching(message), position: expect.any(Number) });
+  });
+
+  it('accepts a pattern that backtracks catastrophically in JavaScript: RE2 runs it in linear time', async () => {
+    const compiled = compileExpression('$contains(vars.reply, /^(a+)+$/)');
+    expect(compiled.ok).toBe(true);
+    if (!compiled.ok) return;
+    const started = performance.now();
+    await expect(compiled.expression.evaluate({ vars: { reply: `${'a'.repeat(5_000)}!` } })).resolves.toBe(false);
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });
 

@@ -5,12 +5,17 @@
  * - `validateWorkflowSpec` / `createSpecValidator`: JSON-only input, JSON Schema, then graph,
  *   expression and node-type checks; JSON-pointer errors; never throws.
  * - `workflowSpecJsonSchema` (draft 2020-12), `NODE_TYPES` (the open registry), `ussdClaims`,
- *   `diffSpecs`, `compileExpression` / `parseTemplate` (JSONata, parse only), retry helpers.
+ *   `diffSpecs`, `compileExpression` / `parseTemplate` (JSONata: parsed and statically checked;
+ *   evaluation bounded by EXPRESSION_EVALUATION_LIMITS, regular expressions on RE2), retry helpers.
  * - Tests reuse `validSpecArbitrary` from `spec.test-helpers.ts` (not exported here).
  */
 export * from './spec.types.js';
-export { compileExpression, parseTemplate, EXPRESSION_EVALUATION_LIMITS, EXPRESSION_MAX_LENGTH, TEMPLATE_MAX_LENGTH } from './expressions.js';
-export type { CompiledExpression, ParsedTemplate, TemplatePart } from './expressions.js';
+export { compileExpression, parseTemplate, EXPRESSION_MAX_LENGTH, TEMPLATE_MAX_LENGTH } from './expressions.js';
+export type { CompiledExpression, ExpressionProblem, ParsedTemplate, TemplatePart } from './expressions.js';
+export { EXPRESSION_EVALUATION_LIMITS, EXPRESSION_LIMIT_CODE, ExpressionLimitError } from './expression-sandbox.js';
+export type { BoundedExpression, EvaluateOptions, ExpressionLimitName, ExpressionLimits } from './expression-sandbox.js';
+export { checkRegex, REGEX_LIMITS, UnsupportedRegexError, wholeMatchTester } from './linear-regex.js';
+export type { RegexCheck } from './linear-regex.js';
 export { defineNodeType, SCHEMA_REFS } from './node-type.js';
 export type { JsonSchema, NodeEdge, NodeExpression, NodeFieldsSchema, NodeIssue, NodeTypeDefinition } from './node-type.js';
 export {

@@ -14,7 +14,7 @@ export function checkNodes(spec: WorkflowSpec<WorkflowNodeBase>, nodeTypes: Node
       const parsed = kind === 'expression' ? compileExpression(source) : parseTemplate(source);
       if (!parsed.ok) {
         const where = parsed.position === undefined ? '' : ` (character ${parsed.position})`;
-        errors.add({ pointer: `${at}${field}`, code: 'expression', message: `${parsed.message}${where}` });
+        errors.add({ pointer: `${at}${field}`, code: parsed.problem, message: `${parsed.message}${where}` });
       }
     }
     for (const issue of nodeType.check?.(node) ?? []) {

@@ -70,6 +70,9 @@ const cases: Record<string, { valid: Json; invalid: [string, Json, string, strin
     },
     invalid: [
       ['a pattern that does not compile', { validation: { pattern: '([0-9]' } }, '/nodes/0/validation/pattern', 'regex'],
+      ['a pattern with a lookahead (RE2 cannot run it)', { validation: { pattern: '(?=[0-9])[0-9]+' } }, '/nodes/0/validation/pattern', 'regex'],
+      ['a pattern with a backreference', { validation: { pattern: '([0-9])\\1' } }, '/nodes/0/validation/pattern', 'regex'],
+      ['a regular expression literal RE2 cannot run', { validation: { expression: '$contains($value, /(a)\\1/)' } }, '/nodes/0/validation/expression', 'regex'],
       ['minLength above maxLength', { validation: { minLength: 5, maxLength: 2 } }, '/nodes/0/validation/minLength', 'schema'],
       ['an empty validation', { validation: {} }, '/nodes/0/validation', 'schema'],
       ['a maxLength beyond a USSD reply', { validation: { maxLength: 183 } }, '/nodes/0/validation/maxLength', 'schema'],

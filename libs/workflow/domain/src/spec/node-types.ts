@@ -1,4 +1,5 @@
 import { pointer } from './json-pointer.js';
+import { checkRegex } from './linear-regex.js';
 import { defineNodeType, SCHEMA_REFS, type NodeExpression, type NodeIssue, type NodeTypeDefinition } from './node-type.js';
 import type {
   DelayNode,
@@ -92,7 +93,7 @@ export const ussdInputNodeType = defineNodeType<UssdInputNode>({
         additionalProperties: false,
         minProperties: 1,
         properties: {
-          pattern: { type: 'string', minLength: 1, maxLength: 200, description: 'JavaScript regular expression (u flag) the whole answer must match.' },
+          pattern: { type: 'string', minLength: 1, maxLength: 200, description: 'Regular expression the whole answer must match: JavaScript syntax (u flag) that RE2 runs (no lookaround, no backreferences).' },
           minLength: int(0, USSD_INPUT_MAX),
           maxLength: int(1, USSD_INPUT_MAX),
           expression: { ...SCHEMA_REFS.expression, description: 'JSONata; the answer is $value; truthy means valid.' },
@@ -116,6 +117,9 @@ export const ussdInputNodeType = defineNodeType<UssdInputNode>({
     if (validation?.pattern !== undefined) {
       try {
         new RegExp(validation.pattern, 'u');
+        // The engine matches with RE2 (linear time), which lacks lookaround and backreferences.
+        const linear = checkRegex(validation.pattern);
+        if (!linear.ok) issues.push({ pointer: '/validation/pattern', code: 'regex', message: linear.message });
       } catch (error) {
         const reason = error instanceof Error ? error.message : 'invalid';
         issues.push({ pointer: '/validation/pattern', code: 'regex', message: `pattern does not compile: ${reason}` });

@@ -49,6 +49,8 @@ export function retryDelayMs(rule: RetryRule, retry: number, random: () => numbe
 export const NODE_ERROR_CODES = {
   timeout: 'node.timeout',
   expression: 'expression.error',
+  /** An expression hit a limit of its evaluation (work, depth, size, ...): EXPRESSION_EVALUATION_LIMITS. */
+  expressionLimit: 'expression.limit',
   httpNetwork: 'http.network',
   /** Followed by the status, e.g. `http.status.503`; match a class with `http.status.5*`. */
   httpStatus: 'http.status.',

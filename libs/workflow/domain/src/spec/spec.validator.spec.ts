@@ -114,6 +114,16 @@ describe('validateWorkflowSpec: static checks', () => {
     expect(result.errors).toEqual([{ pointer: '/nodes/0/assign/total', code: 'expression', message: expect.stringMatching(/Unexpected end/) }]);
   });
 
+  it('regex: a regular expression literal the linear-time engine cannot run, in the one error shape', () => {
+    const result = validateWorkflowSpec(spec([{ ...step('a', 'b'), assign: { ok: "$match(vars.a, /(?<=x)y/)" } }, end('b')]));
+    expect(result.errors).toEqual([{ pointer: '/nodes/0/assign/ok', code: 'regex', message: expect.stringMatching(/not supported by the linear-time \(RE2\) engine/) }]);
+  });
+
+  it('regex: a pattern that only backtracks catastrophically in JavaScript is accepted, since RE2 runs it in linear time', () => {
+    const result = validateWorkflowSpec(spec([{ ...step('a', 'b'), assign: { ok: '$contains(vars.a, /^(a+)+$/)' } }, end('b')]));
+    expect(result.errors).toEqual([]);
+  });
+
   it('policy: a rule after a catch-all can never apply', () => {
     const node = {
       ...step('a', 'b'),

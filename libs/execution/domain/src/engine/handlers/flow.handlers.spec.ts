@@ -34,12 +34,22 @@ describe('transform', () => {
     expect(broken.result).toMatchObject({ status: 'failed', error: { code: 'expression.error', nodeId: 't' } });
   });
 
-  it('fails with expression.error when an evaluation limit is breached', async () => {
+  it.each([
+    ['a range past the item limit', '[1..20000]', /items/],
+    ['$pad past the string limit', "$pad('', 30000000)", /string/],
+    ['an endless loop', '($f := function($n) { $f($n + 1) }; $f(0))', /work|time/],
+  ])('fails with expression.limit on %s, which a catch rule can match', async (_name, source, limit) => {
     const { result } = await run([
-      node({ id: 't', type: 'transform', assign: { big: '[1..20000]' }, next: 'out' }),
+      node({ id: 't', type: 'transform', assign: { big: source }, next: 'out', catch: [{ errors: ['expression.limit'], next: 'caught', resultVariable: 'why' }] }),
       node({ id: 'out', type: 'end' }),
+      node({ id: 'caught', type: 'end', output: 'vars.why' }),
     ]);
-    expect(result).toMatchObject({ status: 'failed', error: { code: 'expression.error' } });
+    expect(result).toMatchObject({ status: 'completed', output: { code: 'expression.limit', message: expect.stringMatching(limit) } });
+  });
+
+  it('fails a template past the string limit with expression.limit, each placeholder within it', async () => {
+    const { result } = await run([node({ id: 'bye', type: 'ussd.end', text: `${"{{ $pad('', 600000) }}".repeat(2)}` })]);
+    expect(result).toMatchObject({ status: 'failed', error: { code: 'expression.limit', nodeId: 'bye' } });
   });
 });
 

@@ -1,22 +1,10 @@
-import { NODE_ERROR_CODES, type InputValidation, type UssdInputNode } from '@ussd/workflow-domain';
+import { NODE_ERROR_CODES, wholeMatchTester, type InputValidation, type UssdInputNode } from '@ussd/workflow-domain';
 import { isTruthy } from '../json.js';
 import type { NodeContext, NodeHandler, NodeResult } from '../node-handler.js';
-import { NodeError } from '../node-error.js';
+import { errorMessage, NodeError } from '../node-error.js';
 import { readPromptState, withError } from './ussd-prompt.js';
 
 const DEFAULT_ERROR_TEXT = 'Invalid input.';
-const patterns = new Map<string, RegExp>();
-
-/** The whole answer must match, as the spec says, hence the anchors around the author's pattern. */
-function wholeMatch(pattern: string): RegExp {
-  let regex = patterns.get(pattern);
-  if (regex === undefined) {
-    if (patterns.size >= 1000) patterns.clear();
-    regex = new RegExp(`^(?:${pattern})$`, 'u');
-    patterns.set(pattern, regex);
-  }
-  return regex;
-}
 
 async function isValid(value: string, validation: InputValidation | undefined, context: NodeContext): Promise<boolean> {
   if (validation === undefined) return true;
@@ -24,13 +12,14 @@ async function isValid(value: string, validation: InputValidation | undefined, c
   if (validation.minLength !== undefined && length < validation.minLength) return false;
   if (validation.maxLength !== undefined && length > validation.maxLength) return false;
   if (validation.pattern !== undefined) {
-    let regex: RegExp;
+    // RE2 (linear time; compiled once per process): the whole answer must match.
+    let matches: (value: string) => boolean;
     try {
-      regex = wholeMatch(validation.pattern);
+      matches = wholeMatchTester(validation.pattern);
     } catch (error) {
-      throw new NodeError(NODE_ERROR_CODES.expression, `validation pattern does not compile: ${String(error)}`);
+      throw new NodeError(NODE_ERROR_CODES.expression, `validation pattern cannot run: ${errorMessage(error)}`);
     }
-    if (!regex.test(value)) return false;
+    if (!matches(value)) return false;
   }
   if (validation.expression !== undefined) return isTruthy(await context.evaluate(validation.expression, { value }));
   return true;

@@ -117,6 +117,28 @@ describe('ussd.input', () => {
     expect(again.prompt?.text).toBe('Enter 10 to 9999.\nAmount in KES:');
   });
 
+  it('matches the pattern in linear time: a catastrophic pattern on a hostile reply answers at once', async () => {
+    const { engine } = setup();
+    const workflow = pinned(inputSpec({ validation: { pattern: '(a+)+' } }));
+    const first = paused(await engine.start({ executionId: nextExecutionId(), workflow, trigger: { type: 'ussd', payload: {} }, session: SESSION }));
+    const started = performance.now();
+    // 40 a's and a '!': JavaScript's backtracking RegExp would take hours; RE2 microseconds.
+    const again = paused(await engine.resume(workflow, first.continuation, { kind: 'input', text: `${'a'.repeat(40)}!` }));
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(again.prompt?.text).toBe('Enter 10 to 9999.\nAmount in KES:');
+    expect(await engine.resume(workflow, first.continuation, { kind: 'input', text: 'aaaa' })).toMatchObject({ status: 'completed', output: { amount: 'aaaa' } });
+  });
+
+  it('fails with expression.error on a pattern RE2 cannot run (a spec published before the check)', async () => {
+    const { engine } = setup();
+    // The validator refuses it now; a spec published earlier still holds it.
+    const published = JSON.parse(JSON.stringify(inputSpec())) as { nodes: { validation?: unknown }[] };
+    (published.nodes[0] as { validation?: unknown }).validation = { pattern: '(?=1)[0-9]+' };
+    const workflow = pinned(published as unknown as Parameters<typeof pinned>[0]);
+    const first = paused(await engine.start({ executionId: nextExecutionId(), workflow, trigger: { type: 'ussd', payload: {} }, session: SESSION }));
+    expect(await engine.resume(workflow, first.continuation, { kind: 'input', text: '12' })).toMatchObject({ status: 'failed', error: { code: 'expression.error', message: expect.stringMatching(/cannot run/) } });
+  });
+
   it('checks lengths in characters and fails with ussd.invalid_input after maxInvalidAttempts', async () => {
     const { engine } = setup();
     const workflow = pinned(inputSpec({ validation: { minLength: 2, maxLength: 3 }, maxInvalidAttempts: 2 }));
