@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MIGRATIONS } from '@ussd/platform-database';
-import { createTestDatabase, type TestDatabase } from '@ussd/platform-testing';
+import { createTestDatabase, spawnApp, type TestDatabase } from '@ussd/platform-testing';
+import { join } from 'node:path';
 
 /** Runs the built CLI (the test target depends on the build) as an operator would. */
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -68,5 +69,84 @@ describe('ussd CLI (migrate, revert, status)', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^status failed: .*ECONNREFUSED/m);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  describe('keys and teams', () => {
+    let keysDb: TestDatabase;
+    beforeAll(async () => {
+      keysDb = await createTestDatabase();
+    });
+    afterAll(async () => keysDb?.drop());
+
+    it('needs the schema first, then creates a team and a key whose secret is the last line, lists it without its secret, and revokes it', async () => {
+      const env = { DATABASE_URL: keysDb.url };
+      const early = run(['keys', 'list'], env);
+      expect([early.code, early.stderr.trim()]).toEqual([1, `keys failed: the schema is not up to date (${MIGRATIONS.length} pending migration(s)): run \`npm run cli -- migrate\` first.`]);
+      expect(run(['migrate'], env).code).toBe(0);
+
+      expect(run(['teams', 'create', 'loans'], env)).toMatchObject({ code: 0, stdout: 'Created team loans.\n' });
+      expect(run(['teams', 'create', 'loans'], env)).toMatchObject({ code: 0, stdout: 'Team loans already exists.\n' });
+      expect(run(['teams', 'list'], env).stdout).toBe('default\nloans\n');
+
+      const created = run(['keys', 'create', '--name', 'ci-deployer', '--team', 'loans', '--role', 'publisher', '--expires', '30d'], env);
+      expect(created.code).toBe(0);
+      const lines = created.stdout.trim().split('\n');
+      const key = lines.at(-1)!;
+      expect(key).toMatch(/^usk_[A-Za-z0-9_-]{43}$/);
+      expect(lines[0]).toMatch(/^Created key [0-9a-f-]{36} \(usk_.{8}…\): name ci-deployer, team loans, role publisher, expires \d{4}-/);
+
+      const listed = run(['keys', 'list', '--team', 'loans'], env);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toContain(`${key.slice(0, 12)}…  team=loans  role=publisher  name="ci-deployer"  live`);
+      expect(listed.stdout).not.toContain(key.slice(12));
+      expect(listed.stdout.trim().split('\n').at(-1)).toBe('1 key(s)');
+
+      const revoked = run(['keys', 'revoke', key.slice(0, 12)], env);
+      expect(revoked).toMatchObject({ code: 0 });
+      expect(revoked.stdout).toMatch(/^Revoked [0-9a-f-]{36} \(usk_.{8}…, ci-deployer, team loans\)\.\n$/);
+      expect(run(['keys', 'list'], env).stdout).toMatch(/name="ci-deployer" {2}revoked /);
+      expect(run(['keys', 'revoke', key.slice(0, 12)], env)).toMatchObject({ code: 1, stderr: expect.stringContaining('No live key with id or prefix') });
+    });
+
+    it.each([
+      [['keys'], 'keys: say create, list, revoke.'],
+      [['keys', 'create', '--role', 'admin'], 'keys create needs --name NAME'],
+      [['keys', 'create', '--name', 'x'], 'keys create needs --role, one of viewer, editor, publisher, admin.'],
+      [['keys', 'create', '--name', 'x', '--role', 'root'], 'keys create needs --role, one of viewer, editor, publisher, admin (not "root").'],
+      [['keys', 'create', '--name', 'x', '--role', 'viewer', '--expires', 'yesterday'], '--expires: a date'],
+      [['keys', 'create', '--name', 'x', '--role', 'viewer', '--expires', '2001-01-01'], '--expires: a date'],
+      [['keys', 'list', '--role', 'admin'], 'keys list does not take --role.'],
+      [['keys', 'revoke'], 'keys revoke takes one argument.'],
+      [['teams', 'create'], 'teams create takes one argument.'],
+      [['status', '--name', 'x'], 'status: --name, --role, --team and --expires belong to keys.'],
+    ])('refuses %j with usage and exit 2, before opening any database', (args, message) => {
+      const result = run(args as string[], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
+      expect([result.code, result.stderr.split('\n')[0]]).toEqual([2, expect.stringContaining(message)]);
+    });
+
+    it('refuses an unknown team or a bad team name with one line and exit 1, creating nothing', () => {
+      const env = { DATABASE_URL: keysDb.url };
+      expect(run(['keys', 'create', '--name', 'x', '--role', 'viewer', '--team', 'nope'], env)).toMatchObject({
+        code: 1,
+        stderr: 'keys create failed: No team "nope": create it first (teams create NAME).\n',
+      });
+      expect(run(['teams', 'create', "x'; DROP TABLE teams; --"], env)).toMatchObject({ code: 1, stderr: expect.stringMatching(/^teams create failed: Team names are/) });
+      expect(run(['teams', 'list'], env).stdout).toBe('default\nloans\n');
+    });
+  });
+
+  it('creates a key on the embedded database of a running api (npm start), which the api then accepts', async () => {
+    const api = await spawnApp(fileURLToPath(new URL('../../apps/api/dist/main.js', import.meta.url)), { EMBEDDED_PG_DIR: 'pg' });
+    try {
+      const url = await api.listening;
+      expect((await fetch(`${url}/workflows`)).status).toBe(401);
+      const created = run(['keys', 'create', '--name', 'me', '--role', 'viewer'], { EMBEDDED_PG_DIR: join(api.workDir, 'pg') });
+      expect(created.code).toBe(0);
+      const key = created.stdout.trim().split('\n').at(-1)!;
+      expect((await fetch(`${url}/workflows`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+      expect((await fetch(`${url}/workflows`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{}' })).status).toBe(403);
+    } finally {
+      await api.cleanup();
+    }
   });
 });

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { deleteDeadLetters, listDeadLetters, redriveDeadLetters } from '@ussd/execution-data-access';
 import { loadConfigOrExit } from '@ussd/platform-config';
 import { createDataSource, migrationStatus, openDatabase, revertLastMigration, runMigrations } from '@ussd/platform-database';
+import { ApiKeyInputError, ApiKeys, isRole, ROLES } from '@ussd/platform-auth';
 import { createLogger, type Logger } from '@ussd/platform-logging';
 import { connectRedis } from '@ussd/platform-redis';
 
@@ -20,6 +21,15 @@ Commands:
                      put dead letters back on the event stream (same event: written at most once)
   dead-letters delete ID...
                      remove dead letters for good
+  keys create --name NAME --role ROLE [--team TEAM] [--expires DATE|30d]
+                     create an API key (roles: viewer, editor, publisher, admin; team: default);
+                     the key is the last line printed, shown only this once
+  keys list [--team TEAM]
+                     keys with team, role, expiry and last use (never their secrets)
+  keys revoke ID|PREFIX
+                     revoke a key by its id or listed prefix (usk_…); refused from then on
+  teams create NAME  add a team (lower-case letters, digits, dashes)
+  teams list         the teams
 
 The database is DATABASE_URL, or the api's embedded PostgreSQL (EMBEDDED_PG_DIR) when it is unset.
 Dead letters are in Redis (REDIS_URL), beside the event stream (REDIS_KEY_PREFIX, EVENT_STREAM_KEY).
@@ -92,7 +102,17 @@ async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { check: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, limit: { type: 'string' }, after: { type: 'string' }, all: { type: 'boolean' } },
+      options: {
+        check: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        limit: { type: 'string' },
+        after: { type: 'string' },
+        all: { type: 'boolean' },
+        name: { type: 'string' },
+        role: { type: 'string' },
+        team: { type: 'string' },
+        expires: { type: 'string' },
+      },
     });
   } catch (error) {
     process.stderr.write(`${(error as Error).message.slice(0, 200)}\n\n${USAGE}`);
@@ -105,19 +125,25 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'dead-letters') return deadLetters(extra, parsed.values);
   if (parsed.values.limit !== undefined || parsed.values.after !== undefined || parsed.values.all) return usageError(`${command ?? 'No command'}: --limit, --after and --all belong to dead-letters.`);
-  if (command === undefined || !['migrate', 'revert', 'status'].includes(command) || extra.length > 0) {
+  const identityOptions = { name: parsed.values.name, role: parsed.values.role, team: parsed.values.team, expires: parsed.values.expires };
+  if (command === 'keys' || command === 'teams') {
+    const problem = checkIdentityUsage(command, extra, identityOptions);
+    if (problem !== undefined) return usageError(problem);
+  } else if (Object.values(identityOptions).some((value) => value !== undefined)) {
+    return usageError(`${command ?? 'No command'}: --name, --role, --team and --expires belong to keys.`);
+  } else if (command === undefined || !['migrate', 'revert', 'status'].includes(command) || extra.length > 0) {
     process.stderr.write(`${command === undefined ? 'No command given.' : `Unknown command: ${JSON.stringify([command, ...extra].join(' ')).slice(0, 80)}`}\n\n${USAGE}`);
     return 2;
   }
 
-  // Same defaults as the api, so the CLI migrates the database `npm start` uses.
+  // Same defaults as the api, so the CLI works on the database `npm start` uses (while it runs, too).
   const config = loadConfigOrExit({ appName: 'api', port: 0 });
   const logger = createLogger({ name: 'ussd-cli', level: config.log.level === 'info' ? 'warn' : config.log.level, format: config.log.format });
   // openDatabase checks DATABASE_URL with one connection (or starts the embedded server) and
   // throws a sentence naming the fix: an operator gets that line, not a stack trace.
   let database: Awaited<ReturnType<typeof openDatabase>>;
   try {
-    database = await openDatabase(config, logger);
+    database = await openDatabase(config, logger, { shareRunning: true });
   } catch (error) {
     process.stderr.write(`${command} failed: ${(error as Error).message}\n`);
     return 1;
@@ -136,6 +162,15 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(reverted === undefined ? 'Nothing to revert.\n' : `Reverted ${reverted}.\n`);
         return 0;
       }
+      case 'keys':
+      case 'teams': {
+        const { pending } = await migrationStatus(dataSource);
+        if (pending.length > 0) {
+          process.stderr.write(`${command} failed: the schema is not up to date (${pending.length} pending migration(s)): run \`npm run cli -- migrate\` first.\n`);
+          return 1;
+        }
+        return await identityCommand(new ApiKeys(dataSource), command, extra, identityOptions);
+      }
       default: {
         const { applied, pending } = await migrationStatus(dataSource);
         for (const name of applied) process.stdout.write(`applied  ${name}\n`);
@@ -150,6 +185,95 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     if (dataSource.isInitialized) await dataSource.destroy();
     await database.stop();
+  }
+}
+
+interface IdentityOptions {
+  readonly name: string | undefined;
+  readonly role: string | undefined;
+  readonly team: string | undefined;
+  readonly expires: string | undefined;
+}
+
+/** Usage problems of `keys` and `teams`, found before any database is opened. */
+function checkIdentityUsage(command: 'keys' | 'teams', args: string[], options: IdentityOptions): string | undefined {
+  const [action, ...rest] = args;
+  const given = Object.entries(options).filter(([, value]) => value !== undefined).map(([name]) => `--${name}`);
+  const allowed: Record<string, { args: number; options: string[] }> =
+    command === 'keys'
+      ? { create: { args: 0, options: ['--name', '--role', '--team', '--expires'] }, list: { args: 0, options: ['--team'] }, revoke: { args: 1, options: [] } }
+      : { create: { args: 1, options: [] }, list: { args: 0, options: [] } };
+  const rule = action === undefined ? undefined : allowed[action];
+  if (rule === undefined) return `${command}: say ${Object.keys(allowed).join(', ')}${action === undefined ? '' : ` (not ${JSON.stringify(action.slice(0, 40))})`}.`;
+  if (rest.length !== rule.args) return `${command} ${action} takes ${rule.args === 0 ? 'no arguments' : 'one argument'}${rest.length > rule.args ? `, not ${JSON.stringify(rest.join(' ').slice(0, 60))}` : ''}.`;
+  const stray = given.filter((option) => !rule.options.includes(option));
+  if (stray.length > 0) return `${command} ${action} does not take ${stray.join(', ')}.`;
+  if (command === 'keys' && action === 'create') {
+    if (options.name === undefined) return 'keys create needs --name NAME (who or what the key is for).';
+    if (options.role === undefined || !isRole(options.role)) return `keys create needs --role, one of ${ROLES.join(', ')}${options.role === undefined ? '' : ` (not ${JSON.stringify(options.role.slice(0, 40))})`}.`;
+    if (options.expires !== undefined && parseExpiry(options.expires) === undefined) return `--expires: a date (2027-01-31, 2027-01-31T12:00:00Z) or a number of days (30d), in the future; got ${JSON.stringify(options.expires.slice(0, 40))}.`;
+  }
+  return undefined;
+}
+
+function parseExpiry(text: string): Date | undefined {
+  const days = /^(\d{1,4})d$/.exec(text);
+  const date = days ? new Date(Date.now() + Number(days[1]) * 86_400_000) : /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text) ? new Date(text) : undefined;
+  return date !== undefined && Number.isFinite(date.getTime()) && date.getTime() > Date.now() ? date : undefined;
+}
+
+async function identityCommand(keys: ApiKeys, command: 'keys' | 'teams', args: string[], options: IdentityOptions): Promise<number> {
+  // checkIdentityUsage has made sure what each action needs is there.
+  const [action, argument = ''] = args;
+  try {
+    if (command === 'teams') {
+      if (action === 'list') {
+        for (const team of await keys.listTeams()) process.stdout.write(`${team}\n`);
+        return 0;
+      }
+      const created = await keys.createTeam(argument);
+      process.stdout.write(created ? `Created team ${argument}.\n` : `Team ${argument} already exists.\n`);
+      return 0;
+    }
+    if (action === 'create') {
+      const expiresAt = options.expires === undefined ? undefined : parseExpiry(options.expires);
+      const { key, record } = await keys.create({
+        name: options.name ?? '',
+        role: options.role as (typeof ROLES)[number],
+        team: options.team ?? 'default',
+        createdBy: `cli:${process.env['USER'] ?? 'operator'}`.slice(0, 255),
+        ...(expiresAt === undefined ? {} : { expiresAt }),
+      });
+      process.stdout.write(
+        `Created key ${record.id} (${record.prefix}…): name ${record.name}, team ${record.team}, role ${record.role}, ${record.expiresAt ? `expires ${record.expiresAt.toISOString()}` : 'no expiry'}.\n` +
+          `Send it as "Authorization: Bearer <key>". It is shown only now; keep it in a secret store.\n${key}\n`,
+      );
+      return 0;
+    }
+    if (action === 'list') {
+      const list = await keys.list(options.team);
+      for (const k of list) {
+        const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : k.expiresAt && k.expiresAt.getTime() <= Date.now() ? `expired ${k.expiresAt.toISOString()}` : 'live';
+        process.stdout.write(
+          `${k.id}  ${k.prefix}…  team=${k.team}  role=${k.role}  name=${JSON.stringify(k.name)}  ${state}  expires=${k.expiresAt?.toISOString() ?? 'never'}  last-used=${k.lastUsedAt?.toISOString() ?? 'never'}\n`,
+        );
+      }
+      process.stdout.write(`${list.length} key(s)\n`);
+      return 0;
+    }
+    const revoked = await keys.revoke(argument);
+    if (revoked === undefined) {
+      process.stderr.write(`No live key with id or prefix ${JSON.stringify(argument.slice(0, 60))} (see keys list).\n`);
+      return 1;
+    }
+    process.stdout.write(`Revoked ${revoked.id} (${revoked.prefix}…, ${revoked.name}, team ${revoked.team}).\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof ApiKeyInputError) {
+      process.stderr.write(`${command} ${action} failed: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
   }
 }
 

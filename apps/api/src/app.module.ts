@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from '@ussd/platform-auth';
 import { PlatformModule, type PlatformContext } from '@ussd/platform-http';
 import { WorkflowFeatureModule } from '@ussd/workflow-feature';
 import { ExecutionFeatureModule } from '@ussd/execution-feature';
@@ -7,13 +8,20 @@ import { RootController } from './root.controller.js';
 
 export const API_DEFAULTS = { appName: 'api', port: 3000 } as const;
 
-/** The api: platform (config, logging, PostgreSQL, Redis, health) plus the product's modules. */
+/**
+ * The api: platform (config, logging, PostgreSQL, Redis, health), identities (every route needs a
+ * key unless declared public) and the product's modules.
+ */
 @Module({})
 export class AppModule {
   static forRoot(context: PlatformContext): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(context), WorkflowFeatureModule, ExecutionFeatureModule, UssdFeatureModule],
+      imports: [
+        PlatformModule.forRoot(context),
+        // The embedded development default gets an admin key on first start, printed once.
+        AuthModule.forRoot({ developmentKey: context.database.kind === 'embedded' && (context.env['NODE_ENV'] ?? 'development') === 'development' }),
+        WorkflowFeatureModule, ExecutionFeatureModule, UssdFeatureModule],
       controllers: [RootController],
     };
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { migrateDatabase } from '@ussd/platform-database';
-import { type AppProcess, createTestDatabase, requireRedis, silentLogger, spawnApp, type TestDatabase } from '@ussd/platform-testing';
+import { type AppProcess, createTestDatabase, createTestKey, requireRedis, silentLogger, spawnApp, type TestDatabase } from '@ussd/platform-testing';
 
 const entry = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -46,11 +46,14 @@ describe('async execution survives a crashed worker (Redis queue)', () => {
       EXECUTION_EVENT_FLUSH_MS: '10',
       // Events go to the Redis Stream; with no log-ingester here, the api consumes them itself.
       EVENT_INGEST_IN_API: 'true',
+      // The service listens on 127.0.0.1, which http.request refuses unless the allowlist names it.
+      HTTP_ALLOWED_HOSTS: '127.0.0.1',
     };
     const first = await spawnApp(entry, env);
     apps.push(first);
     const url = await first.listening;
-    const headers = { 'x-user-id': 't', 'content-type': 'application/json' };
+    const { headers: auth } = await createTestKey(database.url, 'editor');
+    const headers = { ...auth, 'content-type': 'application/json' };
     const spec = {
       specVersion: 1,
       settings: { executionTimeoutMs: 60_000, maxSteps: 10 },
@@ -61,7 +64,7 @@ describe('async execution survives a crashed worker (Redis queue)', () => {
       ],
     };
     const created = (await (await fetch(`${url}/workflows`, { method: 'POST', headers, body: JSON.stringify({ name: 'crash', spec }) })).json()) as { workflowId: string };
-    await fetch(`${url}/workflows/${created.workflowId}/versions/1/publish`, { method: 'POST', headers: { 'x-user-id': 't' } });
+    await fetch(`${url}/workflows/${created.workflowId}/versions/1/publish`, { method: 'POST', headers: (await createTestKey(database.url, 'publisher', 'default', 'test-publisher')).headers });
     const accepted = (await (await fetch(`${url}/workflows/${created.workflowId}/executions`, { method: 'POST', headers, body: '{"mode":"async"}' })).json()) as { executionId: string };
 
     const deadline = Date.now() + 5000;
@@ -77,7 +80,7 @@ describe('async execution survives a crashed worker (Redis queue)', () => {
     let status: string | undefined;
     while (status !== 'completed' && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 100));
-      const response = await fetch(`${secondUrl}/executions/${accepted.executionId}`);
+      const response = await fetch(`${secondUrl}/executions/${accepted.executionId}`, { headers: auth });
       if (response.status === 200) status = ((await response.json()) as { status: string }).status;
     }
     expect({ status, calls }).toEqual({ status: 'completed', calls: 2 });

@@ -1,6 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
+import { Public } from '@ussd/platform-auth';
 
 /** `GET /`: what this service is and where to look next. */
+@Public('the index names the endpoints; it holds no data')
 @Controller()
 export class RootController {
   @Get()

@@ -1,49 +1,14 @@
-import { RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
-import { ModulesContainer } from '@nestjs/core';
-import { randomUUID } from 'node:crypto';
 import { migrateDatabase } from '@ussd/platform-database';
 import { bootstrap, type RunningApp } from '@ussd/platform-http';
-import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
+import { createTestDatabase, createTestKey, silentLogger, type TestDatabase } from '@ussd/platform-testing';
 import { AppModule } from './app.module.js';
-
-interface Route {
-  readonly method: string;
-  readonly path: string;
-}
-
-/** Every route the app's controllers declare, read from Nest's metadata: a new route is in here without anyone listing it. */
-function routeTable(running: RunningApp): Route[] {
-  const routes: Route[] = [];
-  for (const module of running.app.get(ModulesContainer).values()) {
-    for (const wrapper of module.controllers.values()) {
-      const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
-      if (!controller) continue;
-      const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
-      const prototype = controller.prototype as Record<string, unknown>;
-      for (const name of Object.getOwnPropertyNames(prototype)) {
-        const handler = prototype[name];
-        if (name === 'constructor' || typeof handler !== 'function') continue;
-        const path = Reflect.getMetadata(PATH_METADATA, handler) as string | undefined;
-        if (path === undefined) continue;
-        const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
-        routes.push({ method, path: `/${[base, path].join('/')}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1') });
-      }
-    }
-  }
-  return routes.sort((a, b) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`));
-}
-
-/** Path parameters filled with well-formed values, so only the query string can be wrong. */
-function concrete(path: string): string {
-  const values: Record<string, string> = { workflowId: randomUUID(), executionId: randomUUID(), version: '1', sessionId: 'session-1', gateway: 'africastalking' };
-  return path.replace(/:(\w+)/g, (_match, name: string) => values[name] ?? 'x');
-}
+import { concrete, type Route, routeTable } from './route-table.test-helpers.js';
 
 describe('every api route refuses unknown query parameters (the route table, not a list)', () => {
   let database: TestDatabase;
   let running: RunningApp;
   let routes: Route[];
+  let auth: { authorization: string };
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -56,6 +21,7 @@ describe('every api route refuses unknown query parameters (the route table, not
       exit: () => undefined,
     });
     routes = routeTable(running);
+    ({ headers: auth } = await createTestKey(database.url, 'admin'));
   });
   afterAll(async () => {
     await running?.app.close();
@@ -63,7 +29,7 @@ describe('every api route refuses unknown query parameters (the route table, not
   });
 
   const send = (method: string, path: string, body?: string, contentType = 'application/json') =>
-    fetch(`${running.url}${path}`, { method, headers: { 'x-user-id': 'tester', ...(body === undefined ? {} : { 'content-type': contentType }) }, ...(body === undefined ? {} : { body }) });
+    fetch(`${running.url}${path}`, { method, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': contentType }) }, ...(body === undefined ? {} : { body }) });
 
   it('reads the whole route table (every endpoint of the README, and each one is routed by Fastify)', () => {
     const names = routes.map((r) => `${r.method} ${r.path}`);

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { EventStreamIngestionModule } from '@ussd/execution-feature';
+import { AuthModule } from '@ussd/platform-auth';
 import { PlatformModule, type PlatformContext } from '@ussd/platform-http';
 import { IngestMetricsModule, MetricsController } from './ingest-metrics.js';
 
@@ -17,7 +18,8 @@ export class AppModule {
   static forRoot(context: PlatformContext): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(context), IngestMetricsModule, EventStreamIngestionModule.forRoot({ enabled: () => true })],
+      // AuthModule: the same default-deny guard as the api, so a route added here cannot be left open.
+      imports: [PlatformModule.forRoot(context), AuthModule.forRoot({ developmentKey: false }), IngestMetricsModule, EventStreamIngestionModule.forRoot({ enabled: () => true })],
       controllers: [MetricsController],
     };
   }

@@ -6,6 +6,7 @@ import type { ExecutionEvent } from '@ussd/execution-domain';
 import { EventStreamIngestion, INGEST_OBSERVER } from '@ussd/execution-feature';
 import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
 import { InjectRedis } from '@ussd/platform-redis';
+import { Public } from '@ussd/platform-auth';
 
 /** Window over which `ingest_rows_per_second` is computed. */
 const RATE_WINDOW_MS = 10_000;
@@ -99,6 +100,7 @@ export class IngestMetrics implements ConsumerObserver {
   }
 }
 
+@Public('Prometheus scrapes it on the internal network; it holds counts and durations, no data')
 @Controller()
 export class MetricsController {
   constructor(

@@ -35,6 +35,8 @@ export interface ExecutionQuery {
   readonly limit: number;
   /** Keyset position: the execution id of the last item of the previous page. */
   readonly afterExecutionId?: string;
+  /** Only executions of this team's workflows. */
+  readonly team?: string;
 }
 
 const EXECUTION_COLUMNS = `execution_id, workflow_id, workflow_version, status, started_at, completed_at, duration_ms, trigger_payload, output, error, session_id`;
@@ -86,6 +88,8 @@ export class ExecutionLogRepository {
       return `$${params.length}`;
     };
     if (query.workflowId !== undefined) where.push(`workflow_id = ${param(query.workflowId)}`);
+    // An execution belongs to its workflow's team (workflow_teams, docs/security.md).
+    if (query.team !== undefined) where.push(`workflow_id IN (SELECT workflow_id FROM workflow_teams WHERE team = ${param(query.team)})`);
     if (query.status !== undefined) where.push(`status = ${param(query.status)}`);
     if (query.from !== undefined) where.push(`started_at >= ${param(query.from)}`);
     if (query.to !== undefined) where.push(`started_at <= ${param(query.to)}`);

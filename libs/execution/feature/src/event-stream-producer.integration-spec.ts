@@ -42,7 +42,7 @@ describe('the api streams execution events to Redis', () => {
     redis?.disconnect();
   });
 
-  const post = (path: string, body?: unknown) => fetch(`${app.url}${path}`, { method: 'POST', headers: { 'x-user-id': 't', 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+  const post = (path: string, body?: unknown) => fetch(`${app.url}${path}`, { method: 'POST', headers: { ...app.auth, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
 
   it('appends every event of an execution to the stream; the rows come from a consumer, not the api', async () => {
     const created = (await (await post('/workflows', { name: 'streamed', spec })).json()) as { workflowId: string };
@@ -59,7 +59,7 @@ describe('the api streams execution events to Redis', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(events.map((e) => e.type)).toEqual(['execution.started', 'node.finished', 'node.finished', 'execution.finished']);
-    expect((await fetch(`${app.url}/executions/${executionId}`)).status).toBe(404); // nobody consumed yet
+    expect((await fetch(`${app.url}/executions/${executionId}`, { headers: app.auth })).status).toBe(404); // nobody consumed yet
 
     const connection = redis.duplicate();
     const consumer = new EventStreamConsumer(connection, {
@@ -79,7 +79,7 @@ describe('the api streams execution events to Redis', () => {
       const until = Date.now() + 5000;
       let status: string | undefined;
       while (status !== 'completed' && Date.now() < until) {
-        const response = await fetch(`${app.url}/executions/${executionId}`);
+        const response = await fetch(`${app.url}/executions/${executionId}`, { headers: app.auth });
         status = response.status === 200 ? ((await response.json()) as { status: string }).status : undefined;
         await new Promise((r) => setTimeout(r, 30));
       }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ExecutionLogsModule } from './execution-logs.module.js';
+import { ExecutionAccess } from './execution-access.service.js';
 import { ExecutionQueriesService } from './execution-queries.service.js';
 import { ExecutionReaperScheduler } from './execution-reaper.scheduler.js';
 import { ExecutionsController } from './executions.controller.js';
@@ -11,7 +12,7 @@ import { WorkflowDataAccessModule } from '@ussd/workflow-data-access';
 @Module({
   imports: [ExecutionLogsModule, WorkflowDataAccessModule],
   controllers: [ExecutionsController, ExecutionRunsController],
-  providers: [ExecutionQueriesService, ExecutionReaperScheduler, ExecutionRunner],
+  providers: [ExecutionAccess, ExecutionQueriesService, ExecutionReaperScheduler, ExecutionRunner],
   exports: [ExecutionLogsModule, ExecutionRunner],
 })
 export class ExecutionFeatureModule {}

@@ -15,8 +15,10 @@ export class ExecutionQueriesService {
     return { ...execution, ...links, nodes };
   }
 
-  async list(query: ListExecutionsQuery, path: string): Promise<ExecutionPage> {
+  /** `team`: only that team's executions (undefined: every team's). */
+  async list(query: ListExecutionsQuery, path: string, team: string | undefined): Promise<ExecutionPage> {
     const rows = await this.logs.queryExecutions({
+      ...(team !== undefined ? { team } : {}),
       ...(query.workflowId !== undefined ? { workflowId: query.workflowId } : {}),
       ...(query.status !== undefined ? { status: query.status } : {}),
       ...(query.from !== undefined ? { from: query.from } : {}),

@@ -18,9 +18,9 @@ describe('the reaper, seen through the HTTP API', () => {
       triggers: [{ type: 'http', entry: 'a' }],
       nodes: [{ id: 'a', type: 'end', output: '1' }],
     };
-    const headers = { 'x-user-id': 't', 'content-type': 'application/json' };
+    const headers = { ...app.auth, 'content-type': 'application/json' };
     const created = (await (await fetch(`${app.url}/workflows`, { method: 'POST', headers, body: JSON.stringify({ name: 'reaped', spec }) })).json()) as { workflowId: string };
-    await fetch(`${app.url}/workflows/${created.workflowId}/versions/1/publish`, { method: 'POST', headers: { 'x-user-id': 't' } });
+    await fetch(`${app.url}/workflows/${created.workflowId}/versions/1/publish`, { method: 'POST', headers: app.auth });
 
     // An execution whose runner vanished after its start event (a crashed replica).
     const orphan = new ExecutionEventFactory(created.workflowId, 1, randomUUID(), Date.now());
@@ -33,11 +33,11 @@ describe('the reaper, seen through the HTTP API', () => {
     let status = 'running';
     while (status === 'running' && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
-      const response = await fetch(`${app.url}/executions/${orphan.executionId}`);
+      const response = await fetch(`${app.url}/executions/${orphan.executionId}`, { headers: app.auth });
       if (response.status === 200) status = ((await response.json()) as { status: string }).status;
     }
-    const reaped = (await (await fetch(`${app.url}/executions/${orphan.executionId}`)).json()) as { status: string; error: { code: string } };
+    const reaped = (await (await fetch(`${app.url}/executions/${orphan.executionId}`, { headers: app.auth })).json()) as { status: string; error: { code: string } };
     expect(reaped).toMatchObject({ status: 'timeout', error: { code: 'execution.timeout' } });
-    expect(((await (await fetch(`${app.url}/executions/${finished.executionId}`)).json()) as { status: string }).status).toBe('completed');
+    expect(((await (await fetch(`${app.url}/executions/${finished.executionId}`, { headers: app.auth })).json()) as { status: string }).status).toBe('completed');
   });
 });

@@ -4,6 +4,8 @@ import type { FastifyReply } from 'fastify';
 import { JsonOnlyGuard, openApiSchema, UuidParam, ZodValidationPipe } from '@ussd/platform-http';
 import { ExecutionIdParam, RunExecutionBody, RunOutcome } from './execution.dto.js';
 import { ExecutionRunner, type RunResult } from './execution-runner.service.js';
+import { CurrentIdentity, type Identity, RequireRole } from '@ussd/platform-auth';
+import { ExecutionAccess } from './execution-access.service.js';
 
 const problem = { description: 'application/problem+json' };
 
@@ -17,9 +19,13 @@ function send(reply: FastifyReply, result: RunResult) {
 @UseGuards(JsonOnlyGuard)
 @Controller()
 export class ExecutionRunsController {
-  constructor(private readonly runner: ExecutionRunner) {}
+  constructor(
+    private readonly runner: ExecutionRunner,
+    private readonly access: ExecutionAccess,
+  ) {}
 
   @Post('workflows/:workflowId/executions')
+  @RequireRole('editor')
   @ApiOperation({ summary: 'Run the newest published version (or `version`): sync waits for the outcome, async answers 202' })
   @ApiBody({ schema: openApiSchema(RunExecutionBody) })
   @ApiResponse({ status: 200, description: 'finished or paused (sync)', schema: openApiSchema(RunOutcome) })
@@ -30,24 +36,34 @@ export class ExecutionRunsController {
   async run(
     @Param('workflowId', new ZodValidationPipe(UuidParam)) workflowId: string,
     @Body(new ZodValidationPipe(RunExecutionBody)) body: RunExecutionBody | undefined,
+    @CurrentIdentity() caller: Identity,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
+    await this.access.requireWorkflow(workflowId, caller);
     return send(reply, await this.runner.run(workflowId, body ?? { mode: 'sync' }));
   }
 
   @Post('executions/:executionId/retry')
+  @RequireRole('editor')
   @ApiOperation({ summary: 'Run again with the same payload and pinned version (async); linked to the original' })
   @ApiResponse({ status: 202, schema: openApiSchema(RunOutcome) })
-  async retry(@Param('executionId', new ZodValidationPipe(ExecutionIdParam)) executionId: string, @Res({ passthrough: true }) reply: FastifyReply) {
+  async retry(
+    @Param('executionId', new ZodValidationPipe(ExecutionIdParam)) executionId: string,
+    @CurrentIdentity() caller: Identity,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    await this.access.requireExecution(executionId, caller);
     return send(reply, await this.runner.retry(executionId));
   }
 
   @Post('executions/:executionId/cancel')
+  @RequireRole('editor')
   @HttpCode(200)
   @ApiOperation({ summary: 'Cancel a queued, running or paused execution' })
   @ApiResponse({ status: 200, schema: openApiSchema(RunOutcome) })
   @ApiResponse({ status: 409, description: 'already finished, or running in another process' })
-  cancel(@Param('executionId', new ZodValidationPipe(ExecutionIdParam)) executionId: string) {
+  async cancel(@Param('executionId', new ZodValidationPipe(ExecutionIdParam)) executionId: string, @CurrentIdentity() caller: Identity) {
+    await this.access.requireExecution(executionId, caller);
     return this.runner.cancel(executionId);
   }
 }

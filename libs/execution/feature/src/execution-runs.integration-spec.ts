@@ -68,7 +68,8 @@ describe('running executions over HTTP against real PostgreSQL', () => {
     const address = service.address();
     serviceUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
-    app = await startExecutionApp({ EXECUTION_SYNC_TIMEOUT_MS: '1500' });
+    // The service listens on 127.0.0.1, which http.request refuses unless the allowlist names it.
+    app = await startExecutionApp({ EXECUTION_SYNC_TIMEOUT_MS: '1500', HTTP_ALLOWED_HOSTS: '127.0.0.1' });
     base = app.url;
   });
   afterAll(async () => {
@@ -80,7 +81,7 @@ describe('running executions over HTTP against real PostgreSQL', () => {
   async function call(method: string, path: string, body?: unknown) {
     const response = await fetch(`${base}${path}`, {
       method,
-      headers: { 'x-user-id': 'tester', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { ...app.auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();
@@ -208,7 +209,7 @@ describe('running executions over HTTP against real PostgreSQL', () => {
     for (const body of [undefined, {}, { mode: 'async', payload: { a: 1 } }, { version: 1 }, { payload: '<script>' }]) {
       const response = await fetch(`${base}/workflows/${workflowId.toUpperCase()}/executions`, {
         method: 'POST',
-        headers: { 'x-user-id': 'tester', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { ...app.auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       expect([JSON.stringify(body), response.status]).toEqual([JSON.stringify(body), 409]);
@@ -280,7 +281,7 @@ describe('back-pressure from the log writer', () => {
 
   it('refuses new executions with 503 and Retry-After while the log writer is behind, and logs every accepted one', async () => {
     const post = (path: string, body?: unknown) =>
-      fetch(`${app.url}${path}`, { method: 'POST', headers: { 'x-user-id': 't', 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+      fetch(`${app.url}${path}`, { method: 'POST', headers: { ...app.auth, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
     const spec = {
       specVersion: 1,
       settings: { executionTimeoutMs: 10_000, maxSteps: 10 },
@@ -309,7 +310,7 @@ describe('back-pressure from the log writer', () => {
     const deadline = Date.now() + 15_000;
     for (const executionId of accepted) {
       for (;;) {
-        const response = await fetch(`${app.url}/executions/${executionId}`);
+        const response = await fetch(`${app.url}/executions/${executionId}`, { headers: app.auth });
         if (response.status === 200 && ((await response.json()) as { status: string }).status === 'completed') break;
         if (Date.now() > deadline) throw new Error(`execution ${executionId} never logged as completed`);
         await new Promise((r) => setTimeout(r, 50));

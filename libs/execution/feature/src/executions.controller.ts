@@ -3,6 +3,8 @@ import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/
 import { openApiSchema, UuidParam, ZodValidationPipe } from '@ussd/platform-http';
 import { ExecutionDetail, ExecutionIdParam, ExecutionPage, ListExecutionsQuery } from './execution.dto.js';
 import { ExecutionQueriesService } from './execution-queries.service.js';
+import { CurrentIdentity, type Identity, listedTeam, RequireRole } from '@ussd/platform-auth';
+import { ExecutionAccess } from './execution-access.service.js';
 
 const listQueries = () => [
   ApiQuery({ name: 'status', required: false, enum: ['queued', 'running', 'completed', 'failed', 'timeout', 'canceled'] }),
@@ -21,34 +23,43 @@ function applyAll(decorators: MethodDecorator[]): MethodDecorator {
 @ApiTags('executions')
 @Controller()
 export class ExecutionsController {
-  constructor(private readonly queries: ExecutionQueriesService) {}
+  constructor(
+    private readonly queries: ExecutionQueriesService,
+    private readonly access: ExecutionAccess,
+  ) {}
 
   @Get('executions/:executionId')
+  @RequireRole('viewer')
   @ApiOperation({ summary: 'One execution with its node attempts, ordered by executed_at' })
   @ApiParam({ name: 'executionId', format: 'uuid' })
   @ApiResponse({ status: 200, schema: openApiSchema(ExecutionDetail) })
   @ApiResponse({ status: 404, description: 'application/problem+json' })
-  get(@Param('executionId', new ZodValidationPipe(ExecutionIdParam)) executionId: string) {
+  async get(@Param('executionId', new ZodValidationPipe(ExecutionIdParam)) executionId: string, @CurrentIdentity() caller: Identity) {
+    await this.access.requireExecution(executionId, caller);
     return this.queries.get(executionId);
   }
 
   @Get('executions')
+  @RequireRole('viewer')
   @ApiOperation({ summary: 'Executions newest first, filtered; keyset pages' })
   @ApiQuery({ name: 'workflowId', required: false })
   @applyAll(listQueries())
   @ApiResponse({ status: 200, schema: openApiSchema(ExecutionPage) })
-  list(@Query(new ZodValidationPipe(ListExecutionsQuery)) query: ListExecutionsQuery) {
-    return this.queries.list(query, '/executions');
+  list(@Query(new ZodValidationPipe(ListExecutionsQuery)) query: ListExecutionsQuery, @CurrentIdentity() caller: Identity) {
+    return this.queries.list(query, '/executions', listedTeam(caller));
   }
 
   @Get('workflows/:workflowId/executions')
+  @RequireRole('viewer')
   @ApiOperation({ summary: "One workflow's executions newest first; keyset pages" })
   @applyAll(listQueries())
   @ApiResponse({ status: 200, schema: openApiSchema(ExecutionPage) })
-  listForWorkflow(
+  async listForWorkflow(
     @Param('workflowId', new ZodValidationPipe(UuidParam)) workflowId: string,
     @Query(new ZodValidationPipe(ListExecutionsQuery)) query: ListExecutionsQuery,
+    @CurrentIdentity() caller: Identity,
   ) {
-    return this.queries.list({ ...query, workflowId }, `/workflows/${workflowId}/executions`);
+    await this.access.requireWorkflow(workflowId, caller);
+    return this.queries.list({ ...query, workflowId }, `/workflows/${workflowId}/executions`, listedTeam(caller));
   }
 }

@@ -21,12 +21,12 @@ describe('execution queries over HTTP against real PostgreSQL', () => {
       }
     }
     const deadline = Date.now() + 3000;
-    while (Date.now() < deadline && (await fetch(`${base}/executions/${factories[4]!.executionId}`)).status !== 200) await new Promise((r) => setTimeout(r, 20));
+    while (Date.now() < deadline && (await fetch(`${base}/executions/${factories[4]!.executionId}`, { headers: app.auth })).status !== 200) await new Promise((r) => setTimeout(r, 20));
   });
   afterAll(async () => app?.close());
 
   const get = async (path: string) => {
-    const response = await fetch(`${base}${path}`);
+    const response = await fetch(`${base}${path}`, { headers: app.auth });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
 
@@ -70,7 +70,7 @@ describe('execution queries over HTTP against real PostgreSQL', () => {
     const ids = ['123', 'no-such-execution', '%27%20OR%201%3D1', `${'x'.repeat(256)}`, 'a%00b', `${randomUUID()}x`, '..%2F..%2Fetc'];
     for (const id of ids) {
       for (const [method, path] of [['GET', `/executions/${id}`], ['POST', `/executions/${id}/retry`], ['POST', `/executions/${id}/cancel`]] as const) {
-        const response = await fetch(`${base}${path}`, { method });
+        const response = await fetch(`${base}${path}`, { method, headers: app.auth });
         const body = (await response.json()) as { type: string; errors: unknown[] };
         expect([method, path, response.status, response.headers.get('content-type')]).toEqual([method, path, 400, 'application/problem+json; charset=utf-8']);
         expect(body.type).toBe('urn:problem:validation');

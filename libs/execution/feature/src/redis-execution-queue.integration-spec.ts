@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { requireRedis } from '@ussd/platform-testing';
 import { migrateDatabase } from '@ussd/platform-database';
-import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
+import { createTestDatabase, createTestKey, silentLogger, type TestDatabase } from '@ussd/platform-testing';
+import { AuthModule } from '@ussd/platform-auth';
 import { bootstrap, PlatformModule, type RunningApp } from '@ussd/platform-http';
 import { WorkflowFeatureModule } from '@ussd/workflow-feature';
 import { Module } from '@nestjs/common';
@@ -17,6 +18,7 @@ class TestRoot {}
  */
 describe('async executions through the Redis queue', () => {
   let database: TestDatabase;
+  let auth: { authorization: string };
   let redisUrl: string;
   let service: Server;
   let serviceUrl: string;
@@ -28,6 +30,7 @@ describe('async executions through the Redis queue', () => {
     redisUrl = await requireRedis();
     database = await createTestDatabase();
     await migrateDatabase(database.url, silentLogger());
+    ({ headers: auth } = await createTestKey(database.url, 'admin'));
     service = createServer((_req, res) => {
       active += 1;
       maxActive = Math.max(maxActive, active);
@@ -56,8 +59,9 @@ describe('async executions through the Redis queue', () => {
   async function start(env: Record<string, string> = {}): Promise<RunningApp> {
     const running = await bootstrap({
       defaults: { appName: 'test', port: 0 },
-      env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, EXECUTION_EVENT_FLUSH_MS: '10', ...env },
-      rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), WorkflowFeatureModule, ExecutionFeatureModule] }),
+      // HTTP_ALLOWED_HOSTS: the service listens on 127.0.0.1, which http.request refuses unless the allowlist names it.
+      env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, EXECUTION_EVENT_FLUSH_MS: '10', HTTP_ALLOWED_HOSTS: '127.0.0.1', ...env },
+      rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), AuthModule.forRoot({ developmentKey: false }), WorkflowFeatureModule, ExecutionFeatureModule] }),
       handleSignals: false,
       exit: () => undefined,
     });
@@ -66,7 +70,7 @@ describe('async executions through the Redis queue', () => {
   }
 
   const post = async (base: string, path: string, body?: unknown) => {
-    const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'x-user-id': 't', 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+    const response = await fetch(`${base}${path}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
 
@@ -86,7 +90,7 @@ describe('async executions through the Redis queue', () => {
   }
 
   async function statusOf(base: string, executionId: string): Promise<string | undefined> {
-    const response = await fetch(`${base}/executions/${executionId}`);
+    const response = await fetch(`${base}/executions/${executionId}`, { headers: auth });
     return response.status === 200 ? ((await response.json()) as { status: string }).status : undefined;
   }
 

@@ -22,9 +22,10 @@ const RETRY_DELAY_MS = 1000;
 /**
  * DATABASE_URL when set (checked with one connection, so a wrong URL fails in one clear
  * line rather than deep inside the ORM); otherwise an embedded PostgreSQL in
- * EMBEDDED_PG_DIR, so that `npm start` works with no services at all.
+ * EMBEDDED_PG_DIR, so that `npm start` works with no services at all. `shareRunning`: use the
+ * embedded server a running app holds (the CLI beside `npm start`) instead of refusing.
  */
-export async function openDatabase(config: PlatformConfig, logger: Logger): Promise<DatabaseHandle> {
+export async function openDatabase(config: PlatformConfig, logger: Logger, options: { readonly shareRunning?: boolean } = {}): Promise<DatabaseHandle> {
   if (config.database.url !== undefined) {
     logger.debug({ url: redactUrl(config.database.url) }, 'using PostgreSQL from DATABASE_URL');
     await checkDatabase(config.database.url, config.database.connectTimeoutMs);
@@ -34,6 +35,7 @@ export async function openDatabase(config: PlatformConfig, logger: Logger): Prom
     dataDir: config.database.embedded.dir,
     port: config.database.embedded.port,
     logger: logger.child({ component: 'embedded-postgres' }),
+    ...(options.shareRunning ? { shareRunning: true } : {}),
   });
   return { url: server.url, kind: 'embedded', stop: () => server.stop() };
 }

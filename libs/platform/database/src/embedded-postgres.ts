@@ -22,6 +22,11 @@ export interface EmbeddedPostgresOptions {
    * placed (see `runtimeBase`). Tests point it at a scratch folder.
    */
   readonly runtimeDir?: string;
+  /**
+   * When another live instance already serves the data directory, connect to its server
+   * instead of refusing (the operator CLI, while `npm start` runs). `stop()` then leaves it running.
+   */
+  readonly shareRunning?: boolean;
 }
 
 /** A start-up failure of the embedded server whose message says what failed and what to do. */
@@ -64,14 +69,15 @@ const OWNER_FILE = 'ussd-owner.pid';
 export class EmbeddedPostgres {
   private readonly stderrTail: string[] = [];
   private exited = false;
-  private readonly killOnExit = () => this.child.kill('SIGINT');
+  private readonly killOnExit = () => this.child?.kill('SIGINT');
 
   private constructor(
-    private readonly child: ChildProcess,
+    /** Undefined for a server another instance started (`shareRunning`). */
+    private readonly child: ChildProcess | undefined,
     readonly port: number,
     readonly dataDir: string,
   ) {
-    process.once('exit', this.killOnExit);
+    if (child !== undefined) process.once('exit', this.killOnExit);
   }
 
   /** Connection URL (trust authentication, loopback only). */
@@ -87,6 +93,14 @@ export class EmbeddedPostgres {
     const runtime = user.uid === undefined ? undefined : await runtimeBase(options.runtimeDir, user);
     const binaries = runtime === undefined ? installed : await stageBinaries(installed, runtime, logger);
     const dataDir = await placeDataDir(resolve(options.dataDir), user, runtime, logger);
+
+    if (options.shareRunning) {
+      const port = await runningPort(dataDir);
+      if (port !== undefined) {
+        logger.debug({ port, dataDir }, 'using the embedded PostgreSQL another instance runs');
+        return new EmbeddedPostgres(undefined, port, dataDir);
+      }
+    }
 
     const initialised = existsSync(join(dataDir, 'PG_VERSION'));
     if (!initialised) {
@@ -120,17 +134,18 @@ export class EmbeddedPostgres {
   /** Fast shutdown: disconnects clients, writes a checkpoint, exits. */
   async stop(timeoutMs = 15_000): Promise<void> {
     process.removeListener('exit', this.killOnExit);
-    if (this.exited) return;
-    const exited = new Promise<void>((done) => this.child.once('exit', () => done()));
-    this.child.kill('SIGINT');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const child = this.child;
+    if (child === undefined || this.exited) return;
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     await exited;
     clearTimeout(timer);
   }
 
   private watch(logger: Logger): void {
     let partial = '';
-    this.child.stderr?.on('data', (chunk: Buffer) => {
+    this.child?.stderr?.on('data', (chunk: Buffer) => {
       const lines = (partial + chunk.toString('utf8')).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) {
@@ -140,7 +155,7 @@ export class EmbeddedPostgres {
         logger.debug({ component: 'embedded-postgres' }, line);
       }
     });
-    this.child.once('exit', (code, signal) => {
+    this.child?.once('exit', (code, signal) => {
       this.exited = true;
       logger.debug({ code, signal }, 'embedded PostgreSQL exited');
     });
@@ -436,6 +451,14 @@ async function refuseIfRunning(dataDir: string, logger: Logger): Promise<void> {
     if (waited > 15_000) throw inUse(dataDir, serverPid);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The port of a live server on the data directory (postmaster.pid: pid on line 1, port on line 4). */
+async function runningPort(dataDir: string): Promise<number | undefined> {
+  const lines = (await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  return Number.isInteger(pid) && pid > 0 && alive(pid) && Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
 function inUse(dataDir: string, pid: number | undefined): EmbeddedPostgresError {

@@ -41,7 +41,7 @@ describe('migrations on real PostgreSQL', () => {
     expect(applied).toEqual(MIGRATIONS.map((m) => m.name));
     expect(await runMigrations(dataSource, logger)).toEqual([]);
     expect(await migrationStatus(dataSource)).toEqual({ applied: applied, pending: [] });
-    expect(await tables(dataSource)).toEqual(['execution_logs', 'execution_retries', 'node_execution_logs', 'ussd_claims', 'workflows']);
+    expect(await tables(dataSource)).toEqual(['api_keys', 'execution_logs', 'execution_retries', 'node_execution_logs', 'teams', 'ussd_claims', 'workflow_teams', 'workflows']);
   });
 
   it('creates the seed schema, with the composite unique key on workflows and not the single-column one', async () => {
@@ -53,6 +53,7 @@ describe('migrations on real PostgreSQL', () => {
       `SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE 'idx_%' ORDER BY 1`,
     );
     expect(indexes.map((i) => i.indexname)).toEqual([
+      'idx_api_keys_team',
       'idx_execution_logs_execution_id',
       'idx_execution_logs_session_id',
       'idx_execution_logs_started_at',
@@ -63,6 +64,7 @@ describe('migrations on real PostgreSQL', () => {
       'idx_node_execution_logs_node_id',
       'idx_node_execution_logs_status',
       'idx_ussd_claims_workflow_id',
+      'idx_workflow_teams_team',
       'idx_workflows_created_by',
       'idx_workflows_environment',
       'idx_workflows_tags',
@@ -103,7 +105,7 @@ describe('migrations on real PostgreSQL', () => {
     const db = await createDataSource(fresh.url, config.database, 'claims').initialize();
     try {
       await runMigrations(db, logger);
-      await revertLastMigration(db, logger); // back to before ussd_claims
+      while ((await revertLastMigration(db, logger)) !== 'CreateUssdClaims1795600003000'); // back to before ussd_claims
       const ussd = (code: string, environments: string[]) => JSON.stringify({ triggers: [{ type: 'ussd', serviceCode: code, environments, entry: 'a' }, { type: 'http', entry: 'a' }] });
       const insert = `INSERT INTO workflows (workflow_id, version, name, spec, created_by, published_at, is_active) VALUES ($1, $2, 'w', $3::jsonb, 't', $4, $5)`;
       const [a, b, c, d] = ['00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b', '00000000-0000-4000-8000-00000000000c', '00000000-0000-4000-8000-00000000000d'];
@@ -121,6 +123,8 @@ describe('migrations on real PostgreSQL', () => {
         { service_code: '*2#', environment: 'production', workflow_id: a },
         { service_code: '*2#', environment: 'staging', workflow_id: a },
       ]);
+      // Workflows from before teams belong to the default team (CreateWorkflowTeams).
+      expect(await db.query(`SELECT workflow_id, team FROM workflow_teams ORDER BY workflow_id`)).toEqual([a, b, c, d].map((id) => ({ workflow_id: id, team: 'default' })));
     } finally {
       await db.destroy();
       await fresh.drop();

@@ -14,6 +14,7 @@ import { PLATFORM_CONFIG, type PlatformConfig } from '@ussd/platform-config';
 import { migrationStatus } from '@ussd/platform-database';
 import { InjectRedis } from '@ussd/platform-redis';
 import { AppLifecycle } from './app-lifecycle.js';
+import { Public } from '@ussd/platform-auth';
 
 /**
  * Kubernetes probes.
@@ -23,6 +24,7 @@ import { AppLifecycle } from './app-lifecycle.js';
  *   process is not draining. 503 names the failing dependency.
  * - startup: every migration is applied.
  */
+@Public('probes answer the orchestrator, which has no credentials; they hold no data')
 @Controller('health')
 export class HealthController {
   constructor(

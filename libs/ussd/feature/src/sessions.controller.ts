@@ -7,6 +7,9 @@ import { InjectSessionStore } from '@ussd/session-data-access';
 import type { SessionState, SessionStore } from '@ussd/session-domain';
 import { MAX_SESSION_ID_LENGTH, normalizeMsisdn } from '@ussd/ussd-domain';
 import { UssdHopService } from './ussd-hop.service.js';
+import { CurrentIdentity, type Identity, RequireRole, sees } from '@ussd/platform-auth';
+import { WorkflowRepository } from '@ussd/workflow-data-access';
+import { readConversation } from './conversation.js';
 
 const MAX_LIST = 100;
 
@@ -25,42 +28,63 @@ export class SessionsController {
     @InjectSessionStore() private readonly store: SessionStore,
     private readonly hops: UssdHopService,
     @InjectConfig() private readonly config: PlatformConfig,
+    private readonly workflows: WorkflowRepository,
   ) {}
 
   @Get()
+  @RequireRole('viewer')
   @ApiOperation({ summary: "A subscriber's active sessions, newest activity first" })
   @ApiQuery({ name: 'msisdn', required: true, description: 'E.164, or a national number of USSD_DEFAULT_COUNTRY' })
   @ApiResponse({ status: 200, description: '{ items: SessionState[] }' })
   @ApiResponse({ status: 400, description: 'Missing or unreadable phone number' })
-  async list(@Query(new ZodValidationPipe(ListSessionsQuery)) query: ListSessionsQuery): Promise<{ msisdn: string; items: SessionState[] }> {
+  async list(@Query(new ZodValidationPipe(ListSessionsQuery)) query: ListSessionsQuery, @CurrentIdentity() caller: Identity): Promise<{ msisdn: string; items: SessionState[] }> {
     const phone = normalizeMsisdn(query.msisdn, this.config.ussd.defaultCountry);
     if (!phone.ok) throw new ValidationProblem([{ in: 'query', pointer: '/msisdn', code: `msisdn-${phone.code}`, message: phone.reason }], 'The request query is not valid.');
     const sessions = await this.store.listByMsisdn(phone.e164, MAX_LIST);
-    return { msisdn: phone.e164, items: sessions.filter((session) => session.isActive) };
+    const owners = new Map<string, Promise<string | undefined>>();
+    const visible = await Promise.all(sessions.filter((session) => session.isActive).map(async (session) => ((await this.visible(session, caller, owners)) ? session : undefined)));
+    return { msisdn: phone.e164, items: visible.filter((session): session is SessionState => session !== undefined) };
   }
 
   @Get(':sessionId')
+  @RequireRole('viewer')
   @ApiOperation({ summary: 'One session (the seed’s SessionState)' })
   @ApiResponse({ status: 200, description: 'SessionState' })
   @ApiResponse({ status: 404, description: 'No such session (never existed, ended or expired)' })
-  async get(@Param('sessionId', sessionIdParam) sessionId: string): Promise<SessionState> {
+  async get(@Param('sessionId', sessionIdParam) sessionId: string, @CurrentIdentity() caller: Identity): Promise<SessionState> {
     const stored = await this.store.get(sessionId);
-    if (stored === null) throw notFound(sessionId);
+    if (stored === null || !(await this.visible(stored.state, caller))) throw notFound(sessionId);
     return stored.state;
   }
 
   @Delete(':sessionId')
+  @RequireRole('publisher')
   @ApiOperation({ summary: 'End a session: its paused execution ends as canceled, the session is removed' })
   @ApiResponse({ status: 200, description: 'The session as it was when it ended' })
   @ApiResponse({ status: 404, description: 'No such session' })
   @ApiResponse({ status: 409, description: 'A hop of the session is still running (Retry-After)' })
-  async end(@Param('sessionId', sessionIdParam) sessionId: string): Promise<SessionState> {
+  async end(@Param('sessionId', sessionIdParam) sessionId: string, @CurrentIdentity() caller: Identity): Promise<SessionState> {
+    const stored = await this.store.get(sessionId);
+    if (stored === null || !(await this.visible(stored.state, caller))) throw notFound(sessionId);
     const last = await this.hops.endSession(sessionId);
     if (last === null) throw notFound(sessionId);
     if (last === 'busy') {
       throw new ProblemException({ type: 'urn:problem:session:busy', title: 'Session busy', status: 409, detail: `A hop of session ${sessionId} is still running; try again.`, retryAfterSeconds: 1 });
     }
     return last;
+  }
+
+  /**
+   * A session belongs to the team of the workflow its conversation runs; another team's answers
+   * as a missing one does (404). An admin sees every session, also ones no workflow can be read from.
+   */
+  private async visible(state: SessionState, caller: Identity, owners = new Map<string, Promise<string | undefined>>()): Promise<boolean> {
+    if (caller.role === 'admin') return true;
+    const conversation = readConversation(state.data);
+    if (conversation === undefined) return false;
+    let owner = owners.get(conversation.workflowId);
+    if (owner === undefined) owners.set(conversation.workflowId, (owner = this.workflows.ownerOf(conversation.workflowId)));
+    return sees(caller, await owner);
   }
 }
 

@@ -2,9 +2,10 @@ import { Module } from '@nestjs/common';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { ExecutionFeatureModule } from '@ussd/execution-feature';
+import { AuthModule } from '@ussd/platform-auth';
 import { migrateDatabase } from '@ussd/platform-database';
 import { bootstrap, PlatformModule, type RunningApp } from '@ussd/platform-http';
-import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
+import { createTestDatabase, createTestKey, silentLogger, type TestDatabase } from '@ussd/platform-testing';
 import { WorkflowFeatureModule } from '@ussd/workflow-feature';
 import { UssdFeatureModule } from './ussd-feature.module.js';
 
@@ -15,8 +16,10 @@ export interface UssdTestApp {
   readonly running: RunningApp;
   readonly database: TestDatabase;
   readonly url: string;
+  /** An admin key of team `default`, as request headers. */
+  readonly auth: { readonly authorization: string };
   close(): Promise<void>;
-  /** JSON API call with an actor header. */
+  /** JSON API call with the admin key. */
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
   /** Creates and publishes a workflow; returns its id. */
   publish(spec: unknown): Promise<string>;
@@ -31,15 +34,16 @@ export async function startUssdApp(env: Record<string, string> = {}): Promise<Us
   const running = await bootstrap({
     defaults: { appName: 'test', port: 0 },
     env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, EXECUTION_EVENT_FLUSH_MS: '10', ...env },
-    rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), WorkflowFeatureModule, ExecutionFeatureModule, UssdFeatureModule] }),
+    rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), AuthModule.forRoot({ developmentKey: false }), WorkflowFeatureModule, ExecutionFeatureModule, UssdFeatureModule] }),
     handleSignals: false,
     exit: () => undefined,
   });
   const url = running.url;
+  const { headers: auth } = await createTestKey(database.url, 'admin');
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${url}${path}`, {
       method,
-      headers: { 'x-user-id': 'tester', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();
@@ -49,6 +53,7 @@ export async function startUssdApp(env: Record<string, string> = {}): Promise<Us
     running,
     database,
     url,
+    auth,
     call,
     close: async () => {
       await running.app.close();

@@ -19,7 +19,8 @@ describe('USSD conversations (Redis sessions, PostgreSQL logs)', () => {
     redis = new Redis(redisUrl);
     service = new TestService();
     await service.start();
-    app = await startUssdApp({ REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, USSD_ENVIRONMENT: 'production', USSD_HOP_DEADLINE_MS: '1500' });
+    // The balance service listens on 127.0.0.1, which http.request refuses unless the allowlist names it.
+    app = await startUssdApp({ REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, USSD_ENVIRONMENT: 'production', USSD_HOP_DEADLINE_MS: '1500', HTTP_ALLOWED_HOSTS: '127.0.0.1' });
     code = uniqueServiceCode();
     await app.publish(balanceSpec(code, service.url));
   });
@@ -210,7 +211,7 @@ describe('USSD conversations (Redis sessions, PostgreSQL logs)', () => {
     // Another replica's hop holding the lease (as the store writes it).
     await redis.set(`${prefix}:session-lease:${subscriber.sessionId}`, 'another-replica', 'PX', 10_000);
     const started = Date.now();
-    const response = await fetch(`${app.url}/sessions/${subscriber.sessionId}`, { method: 'DELETE' });
+    const response = await fetch(`${app.url}/sessions/${subscriber.sessionId}`, { method: 'DELETE', headers: app.auth });
     expect(response.status).toBe(409);
     expect(response.headers.get('retry-after')).toBe('1');
     expect(Date.now() - started).toBeLessThan(3000);

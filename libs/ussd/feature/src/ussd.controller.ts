@@ -5,6 +5,7 @@ import { ProblemDetailsFilter, ProblemException, ValidationProblem } from '@ussd
 import { InjectLogger, type Logger } from '@ussd/platform-logging';
 import { gatewayAdapter, USSD_GATEWAY_ADAPTERS, type RenderedReply, type UssdGatewayAdapter } from '@ussd/ussd-domain';
 import { USSD_MESSAGES, UssdHopService } from './ussd-hop.service.js';
+import { Public } from '@ussd/platform-auth';
 
 function unknownGateway(name: string): ProblemException {
   return new ProblemException({ type: 'about:blank', title: 'Unknown USSD gateway', status: 404, detail: `No gateway '${name.slice(0, 64)}'; use one of ${USSD_GATEWAY_ADAPTERS.map((a) => a.name).join(', ')}.` });
@@ -39,6 +40,7 @@ export class GatewayRequestFilter implements ExceptionFilter {
  */
 @ApiTags('ussd')
 @UseFilters(GatewayRequestFilter)
+@Public('gateways call it; they are authenticated by the gateway rules in docs/security.md, not by API keys')
 @Controller('ussd')
 export class UssdController {
   constructor(

@@ -38,6 +38,8 @@ export interface NewWorkflowVersion {
   readonly environment: string | null;
   /** Publish in the same statement (used by roll-back). */
   readonly publish?: boolean;
+  /** The owning team, recorded with version 1 (later versions keep the first version's team). */
+  readonly team?: string;
 }
 
 export interface WorkflowListFilter {
@@ -48,6 +50,8 @@ export interface WorkflowListFilter {
   readonly createdBy?: string;
   /** Case-insensitive substring of the name. */
   readonly nameContains?: string;
+  /** Only this team's workflows (unset: every team's). */
+  readonly team?: string;
 }
 
 /**
@@ -130,6 +134,9 @@ export class WorkflowRepository {
           params,
         )) as Record<string, unknown>[];
         const first = inserted[0];
+        if (first && first['version'] === 1) {
+          await manager.query(`INSERT INTO workflow_teams (workflow_id, team) VALUES ($1, $2) ON CONFLICT (workflow_id) DO NOTHING`, [input.workflowId, input.team ?? 'default']);
+        }
         if (first && input.publish === true && first['is_active'] === true) await this.claim(manager, input.workflowId, first['spec']);
         return first;
       });
@@ -140,6 +147,12 @@ export class WorkflowRepository {
       if (isUniqueViolation(error)) throw new VersionTakenError(input.workflowId, (expectedLatest ?? 0) + 1);
       throw error;
     }
+  }
+
+  /** The team that owns a workflow; undefined for an unknown workflow. */
+  async ownerOf(workflowId: string): Promise<string | undefined> {
+    const rows = (await this.dataSource.query(`SELECT team FROM workflow_teams WHERE workflow_id = $1`, [workflowId])) as { team: string }[];
+    return rows[0]?.team;
   }
 
   /** The seed's Read: `WHERE workflow_id = $1 AND version = $2`. */
@@ -307,6 +320,7 @@ export class WorkflowRepository {
       if (filter.environment !== undefined) where.push(`latest.environment = ${param(filter.environment)}`);
       if (filter.createdBy !== undefined) where.push(`latest.created_by = ${param(filter.createdBy)}`);
       if (filter.nameContains !== undefined) where.push(`latest.name ILIKE ${param(likeContains(filter.nameContains))}`);
+      if (filter.team !== undefined) where.push(`latest.workflow_id IN (SELECT workflow_id FROM workflow_teams WHERE team = ${param(filter.team)})`);
       if ('after' in page) {
         where.push(`(latest.created_at, latest.id) < (SELECT created_at, id FROM workflows WHERE id = ${param(page.after.id)}::uuid)`);
       }

@@ -11,7 +11,6 @@ export const WorkflowProblem = {
   specTooLarge: 'urn:problem:workflow:spec-too-large',
   preconditionFailed: 'urn:problem:workflow:precondition-failed',
   preconditionRequired: 'urn:problem:workflow:precondition-required',
-  identityRequired: 'urn:problem:identity-required',
 } as const;
 
 export class WorkflowNotFoundException extends ProblemException {
@@ -93,16 +92,5 @@ export class PreconditionFailedException extends ProblemException {
 export class PreconditionRequiredException extends ProblemException {
   constructor(detail: string) {
     super({ type: WorkflowProblem.preconditionRequired, title: 'Precondition required', status: 428, detail });
-  }
-}
-
-export class IdentityRequiredException extends ProblemException {
-  constructor(header: string) {
-    super({
-      type: WorkflowProblem.identityRequired,
-      title: 'Identity required',
-      status: 401,
-      detail: `Send the caller's identity in the ${header} header (1-255 printable characters).`,
-    });
   }
 }

@@ -2,7 +2,8 @@ import { Module } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { migrateDatabase } from '@ussd/platform-database';
 import { bootstrap, PlatformModule, type RunningApp } from '@ussd/platform-http';
-import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
+import { AuthModule } from '@ussd/platform-auth';
+import { createTestDatabase, createTestKey, silentLogger, type TestDatabase } from '@ussd/platform-testing';
 import { WorkflowFeatureModule } from './workflow-feature.module.js';
 
 @Module({})
@@ -31,6 +32,7 @@ describe('workflow registry API against real PostgreSQL', () => {
   let database: TestDatabase;
   let running: RunningApp;
   let base: string;
+  let auth: { authorization: string };
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -38,11 +40,12 @@ describe('workflow registry API against real PostgreSQL', () => {
     running = await bootstrap({
       defaults: { appName: 'test', port: 0 },
       env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, WORKFLOW_SPEC_MAX_BYTES: '4096', HTTP_BODY_LIMIT_BYTES: '65536' },
-      rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), WorkflowFeatureModule] }),
+      rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), AuthModule.forRoot({ developmentKey: false }), WorkflowFeatureModule] }),
       handleSignals: false,
       exit: () => undefined,
     });
     base = running.url;
+    ({ headers: auth } = await createTestKey(database.url, 'admin', 'default', 'alice'));
   });
   afterAll(async () => {
     await running?.app.close();
@@ -52,7 +55,7 @@ describe('workflow registry API against real PostgreSQL', () => {
   async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
     const response = await fetch(`${base}${path}`, {
       method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), 'x-user-id': 'alice', ...headers },
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...auth, ...headers },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
     const text = await response.text();
@@ -71,7 +74,7 @@ describe('workflow registry API against real PostgreSQL', () => {
       const id = created.body['workflowId'] as string;
       expect(created.headers.get('location')).toBe(`/workflows/${id}/versions/1`);
       expect(created.headers.get('etag')).toMatch(/^"[\w-]+"$/);
-      expect(created.body).toMatchObject({ version: 1, status: 'draft', name: 'Airtime', createdBy: 'alice', tags: ['airtime'], isActive: true, publishedAt: null });
+      expect(created.body).toMatchObject({ version: 1, status: 'draft', name: 'Airtime', createdBy: 'default/alice', tags: ['airtime'], isActive: true, publishedAt: null });
       expect(created.body['validation']).toEqual({ valid: true, errors: [] });
       const latest = await call('GET', `/workflows/${id}`);
       expect(latest.status).toBe(200);
@@ -88,7 +91,7 @@ describe('workflow registry API against real PostgreSQL', () => {
     });
 
     it('refuses a caller without identity (401) and bad fields (400 with a pointer each)', async () => {
-      const anonymous = await call('POST', '/workflows', { name: 'x', spec: validSpec() }, { 'x-user-id': '' });
+      const anonymous = await call('POST', '/workflows', { name: 'x', spec: validSpec() }, { authorization: '' });
       expect(anonymous.status).toBe(401);
       const bad = await call('POST', '/workflows', { name: '', tags: ['ok', 'bad tag'], environment: 'Prod!', spec: [], extra: 1 });
       expect(bad.status).toBe(400);
@@ -117,7 +120,7 @@ describe('workflow registry API against real PostgreSQL', () => {
     });
 
     it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/xml'])('answers 415 for a %s body', async (type) => {
-      const response = await fetch(`${base}/workflows`, { method: 'POST', headers: { 'content-type': type, 'x-user-id': 'a' }, body: 'name=x' });
+      const response = await fetch(`${base}/workflows`, { method: 'POST', headers: { 'content-type': type, ...auth }, body: 'name=x' });
       expect(response.status).toBe(415);
       expect(response.headers.get('content-type')).toContain('application/problem+json');
     });

@@ -1,3 +1,4 @@
+import { actorOf, type Identity, listedTeam, sees } from '@ussd/platform-auth';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
@@ -45,23 +46,24 @@ export class WorkflowsService {
     return { valid: result.valid, errors: result.valid ? [] : result.errors };
   }
 
-  async create(body: CreateWorkflowBody, actor: string): Promise<VersionResult> {
+  async create(body: CreateWorkflowBody, caller: Identity): Promise<VersionResult> {
     this.assertSize(body.spec);
     const entity = await this.workflows.insertNextVersion({
       workflowId: randomUUID(),
+      team: caller.team,
       name: body.name,
       description: body.description ?? null,
       spec: body.spec,
-      createdBy: actor,
+      createdBy: actorOf(caller),
       tags: body.tags ?? null,
       environment: body.environment ?? null,
     });
     return this.result(entity, { withSpec: true, validate: true });
   }
 
-  async addVersion(workflowId: string, body: AddVersionBody, actor: string, ifMatch: string | undefined): Promise<VersionResult> {
+  async addVersion(workflowId: string, body: AddVersionBody, caller: Identity, ifMatch: string | undefined): Promise<VersionResult> {
     this.assertSize(body.spec);
-    const latest = await this.requireLatest(workflowId);
+    const latest = await this.requireLatest(workflowId, caller);
     if (!ifMatchSatisfied(ifMatch, versionEtag(latest))) {
       throw new PreconditionFailedException(`Version ${latest.version} is no longer the newest version of workflow ${workflowId}, or has changed.`);
     }
@@ -72,7 +74,7 @@ export class WorkflowsService {
           name: body.name ?? latest.name,
           description: body.description !== undefined ? body.description : latest.description,
           spec: body.spec,
-          createdBy: actor,
+          createdBy: actorOf(caller),
           tags: body.tags ?? latest.tags,
           environment: body.environment !== undefined ? body.environment : latest.environment,
         },
@@ -87,33 +89,35 @@ export class WorkflowsService {
     }
   }
 
-  async getVersion(workflowId: string, version: number): Promise<VersionResult> {
-    return this.result(await this.requireVersion(workflowId, version), { withSpec: true });
+  async getVersion(workflowId: string, version: number, caller: Identity): Promise<VersionResult> {
+    return this.result(await this.requireVersion(workflowId, version, caller), { withSpec: true });
   }
 
-  async getLatest(workflowId: string): Promise<VersionResult> {
-    return this.result(await this.requireLatest(workflowId), { withSpec: true });
+  async getLatest(workflowId: string, caller: Identity): Promise<VersionResult> {
+    return this.result(await this.requireLatest(workflowId, caller), { withSpec: true });
   }
 
-  async getLatestPublished(workflowId: string): Promise<VersionResult> {
+  async getLatestPublished(workflowId: string, caller: Identity): Promise<VersionResult> {
+    await this.requireVisible(workflowId, caller);
     const entity = await this.workflows.findLatestPublished(workflowId);
     if (!entity) {
-      await this.requireLatest(workflowId);
+      await this.requireLatest(workflowId, caller);
       throw new WorkflowVersionNotFoundException(workflowId, 'published');
     }
     return this.result(entity, { withSpec: true });
   }
 
-  async listVersions(workflowId: string): Promise<WorkflowVersionView[]> {
+  async listVersions(workflowId: string, caller: Identity): Promise<WorkflowVersionView[]> {
+    await this.requireVisible(workflowId, caller);
     const versions = await this.workflows.listVersions(workflowId);
     if (versions.length === 0) throw new WorkflowNotFoundException(workflowId);
     return versions.map((entity) => this.view(entity, { withSpec: false }));
   }
 
-  async updateDraft(workflowId: string, version: number, body: UpdateDraftBody, ifMatch: string | undefined): Promise<VersionResult> {
+  async updateDraft(workflowId: string, version: number, body: UpdateDraftBody, ifMatch: string | undefined, caller: Identity): Promise<VersionResult> {
+    const current = await this.requireVersion(workflowId, version, caller);
     if (ifMatch === undefined) throw new PreconditionRequiredException('Editing a draft needs If-Match with the ETag of the version you read.');
     if (body.spec !== undefined) this.assertSize(body.spec);
-    const current = await this.requireVersion(workflowId, version);
     if (current.publishedAt !== null) throw new PublishedVersionImmutableException(workflowId, version);
     if (!ifMatchSatisfied(ifMatch, versionEtag(current))) throw new PreconditionFailedException(`Version ${version} changed since you read it.`);
     const updated = await this.workflows.updateDraft(workflowId, version, body);
@@ -121,19 +125,19 @@ export class WorkflowsService {
     return this.result(updated, { withSpec: true, validate: true });
   }
 
-  async publish(workflowId: string, version: number, ifMatch: string | undefined): Promise<VersionResult> {
-    const current = await this.requireVersion(workflowId, version);
+  async publish(workflowId: string, version: number, ifMatch: string | undefined, caller: Identity): Promise<VersionResult> {
+    const current = await this.requireVersion(workflowId, version, caller);
     if (!ifMatchSatisfied(ifMatch, versionEtag(current))) throw new PreconditionFailedException(`Version ${version} changed since you read it.`);
     if (current.publishedAt !== null) return this.result(current, { withSpec: true });
     this.assertValid(current.spec);
-    const published = (await claiming(workflowId, () => this.workflows.publish(workflowId, version))) ?? (await this.requireVersion(workflowId, version));
+    const published = (await claiming(workflowId, () => this.workflows.publish(workflowId, version))) ?? (await this.requireVersion(workflowId, version, caller));
     return this.result(published, { withSpec: true });
   }
 
   /** Publishes an older version's spec as a new version; history is never rewritten. */
-  async rollback(workflowId: string, toVersion: number, actor: string): Promise<VersionResult> {
-    const target = await this.requireVersion(workflowId, toVersion);
-    const latest = await this.requireLatest(workflowId);
+  async rollback(workflowId: string, toVersion: number, caller: Identity): Promise<VersionResult> {
+    const target = await this.requireVersion(workflowId, toVersion, caller);
+    const latest = await this.requireLatest(workflowId, caller);
     this.assertValid(target.spec);
     try {
       const entity = await claiming(workflowId, () => this.workflows.insertNextVersion(
@@ -142,7 +146,7 @@ export class WorkflowsService {
           name: target.name,
           description: target.description,
           spec: target.spec,
-          createdBy: actor,
+          createdBy: actorOf(caller),
           tags: target.tags,
           environment: target.environment,
           publish: true,
@@ -156,21 +160,24 @@ export class WorkflowsService {
     }
   }
 
-  async diff(workflowId: string, from: number, to: number): Promise<WorkflowDiff> {
-    const [a, b] = await Promise.all([this.requireVersion(workflowId, from), this.requireVersion(workflowId, to)]);
+  async diff(workflowId: string, from: number, to: number, caller: Identity): Promise<WorkflowDiff> {
+    const [a, b] = await Promise.all([this.requireVersion(workflowId, from, caller), this.requireVersion(workflowId, to, caller)]);
     const comparable = (e: WorkflowEntity) => ({ name: e.name, description: e.description, tags: e.tags ?? [], environment: e.environment, spec: e.spec });
     return { workflowId, from, to, changes: diffSpecs(comparable(a), comparable(b)) };
   }
 
-  async setActive(workflowId: string, active: boolean): Promise<{ workflowId: string; isActive: boolean; versions: number }> {
+  async setActive(workflowId: string, active: boolean, caller: Identity): Promise<{ workflowId: string; isActive: boolean; versions: number }> {
+    await this.requireVisible(workflowId, caller);
     const versions = await claiming(workflowId, () => this.workflows.setActive(workflowId, active));
     if (versions === 0) throw new WorkflowNotFoundException(workflowId);
     return { workflowId, isActive: active, versions };
   }
 
-  async list(query: ListWorkflowsQuery, path: string): Promise<WorkflowPage> {
+  async list(query: ListWorkflowsQuery, path: string, caller: Identity): Promise<WorkflowPage> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const team = listedTeam(caller);
     const filter = {
+      ...(team !== undefined ? { team } : {}),
       ...(query.tags && query.tags.length > 0 ? { tags: query.tags, tagMode: query.tagMode } : {}),
       ...(query.environment !== undefined ? { environment: query.environment } : {}),
       ...(query.createdBy !== undefined ? { createdBy: query.createdBy } : {}),
@@ -195,16 +202,24 @@ export class WorkflowsService {
     };
   }
 
-  private async requireLatest(workflowId: string): Promise<WorkflowEntity> {
+  /** Another team's workflow answers exactly as a missing one does (404): no existence oracle. */
+  private async requireVisible(workflowId: string, caller: Identity): Promise<void> {
+    if (caller.role === 'admin') return; // no lookup: an admin sees every team's
+    if (!sees(caller, await this.workflows.ownerOf(workflowId))) throw new WorkflowNotFoundException(workflowId);
+  }
+
+  private async requireLatest(workflowId: string, caller: Identity): Promise<WorkflowEntity> {
+    await this.requireVisible(workflowId, caller);
     const latest = await this.workflows.findLatest(workflowId);
     if (!latest) throw new WorkflowNotFoundException(workflowId);
     return latest;
   }
 
-  private async requireVersion(workflowId: string, version: number): Promise<WorkflowEntity> {
+  private async requireVersion(workflowId: string, version: number, caller: Identity): Promise<WorkflowEntity> {
+    await this.requireVisible(workflowId, caller);
     const entity = await this.workflows.findVersion(workflowId, version);
     if (entity) return entity;
-    await this.requireLatest(workflowId); // 404 for the workflow when it does not exist at all
+    await this.requireLatest(workflowId, caller); // 404 for the workflow when it does not exist at all
     throw new WorkflowVersionNotFoundException(workflowId, version);
   }
 

@@ -1,0 +1,86 @@
+import pg from 'pg';
+import { parseConfig } from '@ussd/platform-config';
+import { createDataSource, migrateDatabase } from '@ussd/platform-database';
+import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
+import { ApiKeyInputError, ApiKeys, looksLikeApiKey } from './api-keys.js';
+import { roleAtLeast, sees } from './identity.js';
+
+describe('ApiKeys against real PostgreSQL', () => {
+  let database: TestDatabase;
+  let client: pg.Client;
+  let now = Date.now();
+  let keys: ApiKeys;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await migrateDatabase(database.url, silentLogger());
+    client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    keys = new ApiKeys({ query: async <T>(sql: string, parameters?: unknown[]) => (await client.query(sql, parameters)).rows as T }, () => now);
+  });
+  afterAll(async () => {
+    await client?.end();
+    await database?.drop();
+  });
+
+  it('creates a key shown once, stores only its digest, and verifies it as its team and role', async () => {
+    expect(await keys.createTeam('loans')).toBe(true);
+    expect(await keys.createTeam('loans')).toBe(false);
+    const { key, record } = await keys.create({ name: 'ci', team: 'loans', role: 'publisher', createdBy: 'test' });
+    expect(looksLikeApiKey(key)).toBe(true);
+    expect(record).toMatchObject({ name: 'ci', team: 'loans', role: 'publisher', prefix: key.slice(0, 12), revokedAt: null, expiresAt: null });
+    const stored = await client.query(`SELECT * FROM api_keys WHERE id = $1`, [record.id]);
+    expect(JSON.stringify(stored.rows)).not.toContain(key.slice(4)); // no secret at rest, only its digest
+    expect(await keys.verify(key)).toEqual({ kind: 'api-key', id: record.id, name: 'ci', team: 'loans', role: 'publisher' });
+    expect(await keys.verify(`${key.slice(0, -2)}xx`)).toBeUndefined();
+    expect(await keys.verify('usk_nope')).toBeUndefined();
+  });
+
+  it('refuses bad input with a sentence, and creates nothing', async () => {
+    const before = (await keys.list()).length;
+    await expect(keys.create({ name: 'x', team: 'no-such-team', role: 'viewer', createdBy: 't' })).rejects.toThrow(new ApiKeyInputError('No team "no-such-team": create it first (teams create NAME).'));
+    await expect(keys.create({ name: '', team: 'loans', role: 'viewer', createdBy: 't' })).rejects.toThrow(ApiKeyInputError);
+    await expect(keys.create({ name: 'x\u0000y', team: 'loans', role: 'viewer', createdBy: 't' })).rejects.toThrow(ApiKeyInputError);
+    await expect(keys.create({ name: 'x', team: 'loans', role: 'root' as never, createdBy: 't' })).rejects.toThrow('Unknown role "root"');
+    await expect(keys.create({ name: 'x', team: 'loans', role: 'viewer', createdBy: 't', expiresAt: new Date(now - 1000) })).rejects.toThrow('The expiry must be a time in the future.');
+    for (const team of ['Loans', '-x', 'a b', "x'; DROP TABLE teams; --", 'x'.repeat(64), '']) await expect(keys.createTeam(team)).rejects.toThrow(ApiKeyInputError);
+    expect((await keys.list()).length).toBe(before);
+  });
+
+  it('stops verifying a revoked key at once in this process, and an expired key at its expiry', async () => {
+    const revoked = await keys.create({ name: 'to-revoke', team: 'loans', role: 'viewer', createdBy: 't' });
+    expect(await keys.verify(revoked.key)).toBeDefined();
+    expect((await keys.revoke(revoked.record.prefix))?.id).toBe(revoked.record.id);
+    expect(await keys.verify(revoked.key)).toBeUndefined();
+    expect(await keys.revoke(revoked.record.id)).toBeUndefined(); // already revoked
+
+    const expiring = await keys.create({ name: 'to-expire', team: 'loans', role: 'viewer', createdBy: 't', expiresAt: new Date(now + 60_000) });
+    expect(await keys.verify(expiring.key)).toBeDefined();
+    now += 61_000;
+    expect(await keys.verify(expiring.key)).toBeUndefined();
+    expect(await keys.countLive()).toBe((await keys.list()).filter((k) => k.revokedAt === null && (k.expiresAt === null || k.expiresAt.getTime() > Date.now())).length);
+  });
+
+  it('sees a revocation made elsewhere (another replica, the CLI: a TypeORM DataSource) once its 10 s cache entry lapses', async () => {
+    const dataSource = await createDataSource(database.url, parseConfig({}, { appName: 'test', port: 0 }).database, 'test').initialize();
+    const other = new ApiKeys(dataSource);
+    const { key, record } = await keys.create({ name: 'cached', team: 'loans', role: 'viewer', createdBy: 't' });
+    expect(await keys.verify(key)).toBeDefined();
+    try {
+      expect((await other.revoke(record.prefix))?.id).toBe(record.id);
+    } finally {
+      await dataSource.destroy();
+    }
+    expect(await keys.verify(key)).toBeDefined(); // still cached here
+    now += 10_001;
+    expect(await keys.verify(key)).toBeUndefined();
+  });
+
+  it('orders roles and scopes teams: a team sees its own only (not an unknown owner’s), an admin everything', () => {
+    expect(roleAtLeast('publisher', 'editor')).toBe(true);
+    expect(roleAtLeast('editor', 'publisher')).toBe(false);
+    const loans = { kind: 'api-key', id: '1', name: 'k', team: 'loans', role: 'editor' } as const;
+    expect([sees(loans, 'loans'), sees(loans, 'airtime'), sees(loans, undefined)]).toEqual([true, false, false]);
+    expect([sees({ ...loans, role: 'admin' }, 'airtime'), sees({ ...loans, role: 'admin' }, undefined)]).toEqual([true, true]);
+  });
+});

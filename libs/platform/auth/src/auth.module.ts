@@ -1,0 +1,59 @@
+import { type DynamicModule, Inject, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import { PLATFORM_CONFIG, type PlatformConfig } from '@ussd/platform-config';
+import { InjectLogger, type Logger } from '@ussd/platform-logging';
+import { ApiKeys } from './api-keys.js';
+import { AuthGuard } from './auth.guard.js';
+
+export interface AuthModuleOptions {
+  /**
+   * Create an admin key on first start when none exists, and print it once: for the embedded
+   * development default only (never with NODE_ENV=production).
+   */
+  readonly developmentKey: boolean;
+}
+
+const AUTH_OPTIONS = Symbol('AUTH_OPTIONS');
+
+@Injectable()
+class DevelopmentKey implements OnApplicationBootstrap {
+  constructor(
+    @Inject(ApiKeys) private readonly keys: ApiKeys,
+    @Inject(AUTH_OPTIONS) private readonly options: AuthModuleOptions,
+    @InjectLogger() private readonly logger: Logger,
+    @Inject(PLATFORM_CONFIG) private readonly config: PlatformConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.options.developmentKey || (await this.keys.countLive()) > 0) return;
+    const { key, record } = await this.keys.create({ name: 'development', team: 'default', role: 'admin', createdBy: 'npm start (first run)' });
+    this.logger.info({ keyId: record.id, prefix: record.prefix }, 'created a development admin key (team default)');
+    // Straight to the terminal, never through the logger: a key is a secret and logs are kept.
+    const port = this.config.port === 0 ? 'PORT' : String(this.config.port);
+    process.stdout.write(
+      `\nA development admin key was created (it is shown only this once; more with \`npm run cli -- keys create\`):\n\n  ${key}\n\n  curl -H 'Authorization: Bearer ${key}' http://127.0.0.1:${port}/workflows\n\n`,
+    );
+  }
+}
+
+/**
+ * Identities for an app: the API key store and the global default-deny guard.
+ * See docs/security.md.
+ */
+@Module({})
+export class AuthModule {
+  static forRoot(options: AuthModuleOptions): DynamicModule {
+    return {
+      module: AuthModule,
+      global: true,
+      providers: [
+        { provide: AUTH_OPTIONS, useValue: options },
+        { provide: ApiKeys, inject: [DataSource], useFactory: (dataSource: DataSource) => new ApiKeys(dataSource) },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        DevelopmentKey,
+      ],
+      exports: [ApiKeys],
+    };
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * @ussd/platform-auth: who is calling, and what they may do (docs/security.md).
+ *
+ * - `AuthModule.forRoot()`: the API key store and the global default-deny `AuthGuard`.
+ * - `@Public(why)` / `@RequireRole(role)`: every route declares one; a route with neither is refused.
+ * - `@CurrentIdentity()`: the caller (`Identity`: team and role); `actorOf` for `created_by`.
+ * - `ApiKeys`: create, list, revoke and verify keys (also used by the operator CLI).
+ */
+export * from './access.decorators.js';
+export * from './api-keys.js';
+export * from './auth.guard.js';
+export * from './auth.module.js';
+export * from './identity.js';

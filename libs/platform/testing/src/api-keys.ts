@@ -1,0 +1,36 @@
+import { createHash, randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export type TestRole = 'viewer' | 'editor' | 'publisher' | 'admin';
+
+export interface TestKey {
+  readonly key: string;
+  /** `{ authorization: 'Bearer …' }`, to spread into request headers. */
+  readonly headers: { readonly authorization: string };
+}
+
+/**
+ * An API key on a migrated test database, for tests that call the api as a client would; the
+ * team is created if needed. It is written in the format of platform-auth's `ApiKeys` (`usk_` +
+ * 32 random bytes, stored as its SHA-256 digest) with SQL of its own, because platform-auth's
+ * tests use this library and a library cannot depend on its own tests' helpers. Every test that
+ * uses a key goes through the real guard, so a drift between the two fails loudly.
+ */
+export async function createTestKey(databaseUrl: string, role: TestRole = 'admin', team = 'default', name = `test-${role}`): Promise<TestKey> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const key = `usk_${randomBytes(32).toString('base64url')}`;
+    await client.query(`INSERT INTO teams (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [team]);
+    await client.query(`INSERT INTO api_keys (name, team, role, secret_hash, prefix, created_by) VALUES ($1, $2, $3, $4, $5, 'test')`, [
+      name,
+      team,
+      role,
+      createHash('sha256').update(key).digest(),
+      key.slice(0, 12),
+    ]);
+    return { key, headers: { authorization: `Bearer ${key}` } };
+  } finally {
+    await client.end();
+  }
+}
