@@ -4,7 +4,8 @@
 // runs the README's commands there exactly as written:
 //
 //   npm ci && npm start      the boot line must name the embedded defaults, /health/ready must
-//                            answer 200, and Ctrl-C (SIGINT to the process group) must end it
+//                            answer 200, the printed development key must open /workflows (401
+//                            without it), and Ctrl-C (SIGINT to the process group) must end it
 //                            gracefully
 //   npm test                 with --test: the whole suite, in the same clone
 //
@@ -89,6 +90,14 @@ async function startAndCtrlC(cwd) {
   const body = await ready.text();
   log(`GET /health/ready -> ${ready.status} ${body}`);
   if (ready.status !== 200) throw new Error(`/health/ready answered ${ready.status}, expected 200`);
+
+  // The first start printed a development admin key; the api refuses a call without one.
+  const key = /^ {2}(usk_[A-Za-z0-9_-]{43})$/m.exec(output)?.[1];
+  if (key === undefined) throw new Error('the first start printed no development key');
+  const anonymous = await fetch(`${url}/workflows`);
+  const authorised = await fetch(`${url}/workflows`, { headers: { authorization: `Bearer ${key}` } });
+  log(`GET /workflows -> ${anonymous.status} without a key, ${authorised.status} with the printed development key`);
+  if (anonymous.status !== 401 || authorised.status !== 200) throw new Error('expected 401 without a key and 200 with the printed one');
 
   process.kill(-child.pid, 'SIGINT');
   const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 30_000);
