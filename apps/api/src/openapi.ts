@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { API_KEY_SCHEME } from '@ussd/platform-auth';
 
 /** The OpenAPI document, generated from the controllers and their zod schemas. */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -9,6 +10,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('0.1.0')
     .addTag('workflows', 'Versioned workflow specs: drafts, publish, roll back, diff')
     .addTag('executions', 'Every execution and every node attempt')
+    // Operations that need a key say so (RequireRole); public ones (probes, gateways) do not.
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key, usk_… (docs/security.md): `npm run cli -- keys create`' }, API_KEY_SCHEME)
     .build();
   return SwaggerModule.createDocument(app, config);
 }
