@@ -39,6 +39,16 @@ describe('createLogger', () => {
     expect(JSON.stringify(lines[0])).not.toContain('Bearer abc');
   });
 
+  it('redacts phone numbers, subscriber input and keys, at the top level and one level down', async () => {
+    const { stream, lines } = capture();
+    const logger = createLogger({ name: 'test', level: 'info', format: 'json', destination: stream });
+    logger.info({ msisdn: '+254712345678', text: '1*1234', key: 'usk_secret', hop: { phoneNumber: '+254712345678', input: '4321', Mobile: '233241234567', Message: '*1#' } }, 'hop');
+    await tick();
+    const line = JSON.stringify(lines[0]);
+    for (const value of ['+254712345678', '1*1234', 'usk_secret', '4321', '233241234567', '*1#']) expect([value, line.includes(value)]).toEqual([value, false]);
+    expect(lines[0]).toMatchObject({ msisdn: '[redacted]', hop: { phoneNumber: '[redacted]' } });
+  });
+
   it('pretty format writes human lines, not JSON', async () => {
     const stream = new PassThrough();
     let text = '';

@@ -27,7 +27,18 @@ export function createLogger(options: LoggerOptions): Logger {
       return requestId === undefined ? {} : { requestId };
     },
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.databaseUrl', '*.redisUrl'],
+      // Secrets, and subscribers' personal data (phone numbers, what they typed) should a field
+      // carrying them ever be logged: the code logs session ids instead, this is the net below.
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'key',
+        '*.key',
+        '*.password',
+        '*.databaseUrl',
+        '*.redisUrl',
+        ...['msisdn', 'phoneNumber', 'phone', 'Mobile', 'text', 'input', 'Message'].flatMap((field) => [field, `*.${field}`]),
+      ],
       censor: '[redacted]',
     },
   };
