@@ -33,7 +33,7 @@ import { LinearRegExp, UnsupportedRegexError } from './linear-regex.js';
  */
 export const EXPRESSION_EVALUATION_LIMITS = {
   work: 25_000,
-  cpuMs: 1_000,
+  cpuMs: 250,
   operation: 10_000,
   depth: 200,
   items: 10_000,
