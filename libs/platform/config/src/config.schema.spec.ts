@@ -70,6 +70,21 @@ describe('parseConfig', () => {
     expect(problemsOf({ PORT: '-1', DATABASE_POOL_MAX: '0', NODE_ENV: 'staging' })).toHaveLength(3);
   });
 
+  it('reads the outbound HTTP allowlist and response cap; by default nothing is allowlisted', () => {
+    expect(parseConfig({}, defaults).outboundHttp).toEqual({ allowedHosts: [], responseMaxBytes: 1_048_576 });
+    const config = parseConfig({ HTTP_ALLOWED_HOSTS: ' billing.internal , 10.0.0.0/8,,127.0.0.1,[::1],fd00::/8,svc. ', HTTP_RESPONSE_MAX_BYTES: '65536' }, defaults);
+    expect(config.outboundHttp).toEqual({ allowedHosts: ['billing.internal', '10.0.0.0/8', '127.0.0.1', '[::1]', 'fd00::/8', 'svc.'], responseMaxBytes: 65_536 });
+  });
+
+  it.each(['*.internal', 'http://billing.internal', '10.0.0.0/33', '10.0.0.0/', '127.1', '0x7f.1', 'billing.internal:8080', 'a b'])(
+    'refuses the allowlist entry %j, naming it',
+    (entry) => {
+      expect(problemsOf({ HTTP_ALLOWED_HOSTS: `ok.example,${entry}` })).toEqual([
+        `HTTP_ALLOWED_HOSTS: expected comma-separated host names, IP addresses or CIDRs (such as billing.internal,10.0.0.0/8), got ${JSON.stringify(entry)}`,
+      ]);
+    },
+  );
+
   it('documents every variable it reads, with a description', () => {
     const docs = describeVariables(defaults);
     expect(new Set(docs.map((d) => d.name)).size).toBe(docs.length);

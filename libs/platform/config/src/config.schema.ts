@@ -1,5 +1,5 @@
 import { type z } from 'zod';
-import { boolean, integer, matches, nonEmpty, oneOf, url, type VariableDoc } from './variables.js';
+import { boolean, hostList, integer, matches, nonEmpty, oneOf, url, type VariableDoc } from './variables.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -38,6 +38,8 @@ function variables(defaults: AppDefaults): Variable[] {
     variable('REDIS_KEY_PREFIX', 'ussd', 'Prefix of every Redis key and queue this deployment uses, so several can share one Redis.', nonEmpty('REDIS_KEY_PREFIX', 'a key prefix')),
     variable('HEALTH_CHECK_TIMEOUT_MS', '1000', 'Upper bound of each readiness check (PostgreSQL, Redis).', integer('HEALTH_CHECK_TIMEOUT_MS', 50, 60_000)),
     variable('HTTP_BODY_LIMIT_BYTES', '1048576', 'Largest accepted request body; larger ones get 413.', integer('HTTP_BODY_LIMIT_BYTES', 1024, 104_857_600)),
+    variable('HTTP_ALLOWED_HOSTS', undefined, 'Comma-separated host names, IP addresses and CIDRs that http.request nodes may call although they are not public addresses (loopback, private, link-local, ...; docs/security.md). A name admits exactly that name; a CIDR every address in it. Unset: public addresses only.', hostList('HTTP_ALLOWED_HOSTS')),
+    variable('HTTP_RESPONSE_MAX_BYTES', '1048576', 'Largest response body an http.request node reads (after decompression); a larger one fails the node with http.response_too_large.', integer('HTTP_RESPONSE_MAX_BYTES', 1024, 104_857_600)),
     variable('WORKFLOW_SPEC_MAX_BYTES', '262144', 'Largest workflow spec accepted (serialised JSON); larger ones get 413.', integer('WORKFLOW_SPEC_MAX_BYTES', 1024, 10_485_760)),
     variable('EXECUTION_SYNC_TIMEOUT_MS', '30000', 'Longest a sync execution request waits before answering 202 and letting the execution finish in the background.', integer('EXECUTION_SYNC_TIMEOUT_MS', 100, 600_000)),
     variable('EXECUTION_OUTPUT_CAP_BYTES', '16384', 'Node outputs larger than this are cut in the logs (the cap is recorded).', integer('EXECUTION_OUTPUT_CAP_BYTES', 256, 10_485_760)),
@@ -95,6 +97,8 @@ export interface PlatformConfig {
   readonly redis: { readonly url: string | undefined; readonly keyPrefix: string };
   readonly health: { readonly timeoutMs: number };
   readonly http: { readonly bodyLimitBytes: number };
+  /** What `http.request` nodes may call, and how much of an answer they read. */
+  readonly outboundHttp: { readonly allowedHosts: readonly string[]; readonly responseMaxBytes: number };
   readonly workflow: { readonly specMaxBytes: number };
   readonly execution: {
     readonly syncTimeoutMs: number;
@@ -180,6 +184,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     redis: { url: v['REDIS_URL'], keyPrefix: v['REDIS_KEY_PREFIX'] },
     health: { timeoutMs: v['HEALTH_CHECK_TIMEOUT_MS'] },
     http: { bodyLimitBytes: v['HTTP_BODY_LIMIT_BYTES'] },
+    outboundHttp: { allowedHosts: (v['HTTP_ALLOWED_HOSTS'] as string[] | undefined) ?? [], responseMaxBytes: v['HTTP_RESPONSE_MAX_BYTES'] },
     workflow: { specMaxBytes: v['WORKFLOW_SPEC_MAX_BYTES'] },
     execution: {
       syncTimeoutMs: v['EXECUTION_SYNC_TIMEOUT_MS'],

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isIP } from 'node:net';
 
 /**
  * Every environment variable the platform reads, in one table. The README's
@@ -68,4 +69,34 @@ export function matches(name: string, pattern: RegExp, expected: string) {
   return text(name, expected)
     .trim()
     .refine((v) => pattern.test(v), { error: (issue) => `${name}: expected ${expected}, got ${JSON.stringify(issue.input)}` });
+}
+
+const ENDS_IN_NUMBER = /(?:^|\.)(?:\d+|0x[0-9a-f]*)\.?$/i;
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
+
+/** One allowlist entry: a host name, an IP address ([IPv6] allowed) or a CIDR in plain notation. */
+function isHostEntry(entry: string): boolean {
+  const slash = entry.indexOf('/');
+  if (slash >= 0) {
+    const address = entry.slice(0, slash);
+    const bits = entry.slice(slash + 1);
+    const family = isIP(address);
+    return family !== 0 && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+  }
+  const unbracketed = entry.startsWith('[') && entry.endsWith(']') ? entry.slice(1, -1) : entry;
+  // A name ending in a number (127.1, 0x7f.1) is an IPv4 address in another spelling: write it plainly.
+  return isIP(unbracketed) !== 0 || (HOST_NAME.test(entry) && !ENDS_IN_NUMBER.test(entry));
+}
+
+/** Comma-separated host names, IP addresses and CIDRs; blanks are ignored. */
+export function hostList(name: string) {
+  const expected = 'comma-separated host names, IP addresses or CIDRs (such as billing.internal,10.0.0.0/8)';
+  return text(name, expected)
+    .transform((v) => v.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))
+    .refine((entries) => entries.every(isHostEntry), {
+      error: (issue) => {
+        const bad = (issue.input as string[]).filter((entry) => !isHostEntry(entry));
+        return `${name}: expected ${expected}, got ${bad.map((entry) => JSON.stringify(entry)).join(', ')}`;
+      },
+    });
 }
