@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { UssdHopService } from '@ussd/ussd-feature';
 import { RedisSessionStore } from '@ussd/session-data-access';
 import { RedisStreamEventSink } from '@ussd/execution-data-access';
+import { createHttpClient } from '@ussd/execution-domain';
 import { parseConfig } from '@ussd/platform-config';
 const mode = process.argv[2] ?? 'redis';
 const config = parseConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }, { appName: 'x', port: 0 });
@@ -30,7 +31,9 @@ const spec = { specVersion: 1, settings: { executionTimeoutMs: 600000, maxSteps:
 const workflow = { workflowId: '00000000-0000-4000-8000-000000000001', version: 1, spec };
 const routes = { route: async () => workflow, pinned: async () => workflow, resolvePublished: async () => workflow };
 const logger = { info() {}, warn() {}, error(...a) { console.error(...a); }, debug() {} };
-const service = new UssdHopService(store, routes, sink, config, logger, { register() {} });
+// The menu makes no HTTP calls; the client is the one the app's OutboundHttpModule would build.
+const http = createHttpClient({ connectTimeoutMs: 5000, maxResponseBytes: config.outboundHttp.responseMaxBytes, allowedHosts: config.outboundHttp.allowedHosts });
+const service = new UssdHopService(store, routes, sink, config, logger, { register() {} }, http);
 const texts = ['', '1', '1*1234', '1*1234*1'];
 const total = Number(process.argv[3] ?? 20000);
 let next = 0; const run = Date.now();
@@ -48,4 +51,5 @@ console.log(mode, total, 'hops in', secs.toFixed(2), 's =', Math.round(total / s
 if (mode !== 'nullsink') await sink.flush();
 await redis.del(streamKey); // nothing consumes it
 redis.disconnect();
+http.close();
 process.exit(0);

@@ -6,11 +6,12 @@ import { ExecutionReaperScheduler } from './execution-reaper.scheduler.js';
 import { ExecutionsController } from './executions.controller.js';
 import { ExecutionRunner } from './execution-runner.service.js';
 import { ExecutionRunsController } from './execution-runs.controller.js';
+import { OutboundHttpModule } from './outbound-http.module.js';
 import { WorkflowDataAccessModule } from '@ussd/workflow-data-access';
 
 /** Executions over HTTP: run (sync/async), retry, cancel, and the logs. */
 @Module({
-  imports: [ExecutionLogsModule, WorkflowDataAccessModule],
+  imports: [ExecutionLogsModule, OutboundHttpModule, WorkflowDataAccessModule],
   controllers: [ExecutionsController, ExecutionRunsController],
   providers: [ExecutionAccess, ExecutionQueriesService, ExecutionReaperScheduler, ExecutionRunner],
   exports: [ExecutionLogsModule, ExecutionRunner],

@@ -1,12 +1,11 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
-  type ClosableHttpClient,
   type Continuation,
-  createHttpClient,
   type EngineResult,
   type ExecutionEvent,
   type ExecutionEventSink,
+  type HttpClient,
   type PinnedWorkflow,
   sinkBackPressure,
   WorkflowEngine,
@@ -29,6 +28,7 @@ import {
   type TriggerSummary,
 } from './execution.exception.js';
 import { EXECUTION_EVENT_SINK, EventProducers } from './execution-logs.module.js';
+import { InjectOutboundHttp } from './outbound-http.module.js';
 
 const MAX_PAUSED_KEPT = 10_000;
 /** How long another replica's publish or deactivation may go unseen here. */
@@ -49,7 +49,6 @@ export interface RunResult {
 @Injectable()
 export class ExecutionRunner implements OnModuleInit, OnApplicationBootstrap {
   private readonly engine: WorkflowEngine;
-  private readonly http: ClosableHttpClient;
   private queue: ExecutionQueue;
   private readonly inFlight = new Map<string, { controller: AbortController; workflow: PinnedWorkflow; done: Promise<EngineResult> }>();
   /** HTTP-triggered executions waiting for input; USSD ones live in sessions (USSD issue). */
@@ -64,11 +63,12 @@ export class ExecutionRunner implements OnModuleInit, OnApplicationBootstrap {
     @InjectConfig() private readonly config: PlatformConfig,
     @InjectLogger() private readonly logger: Logger,
     producers: EventProducers,
+    /** The process's one outbound client (OutboundHttpModule): allowlist, response cap; closed at shutdown there. */
+    @InjectOutboundHttp() http: HttpClient,
   ) {
-    this.http = createHttpClient({ connectTimeoutMs: 5000, maxResponseBytes: 1_048_576 });
     this.engine = new WorkflowEngine({
       sink,
-      http: this.http,
+      http,
       outputCapBytes: config.execution.outputCapBytes,
       subworkflows: { resolvePublished: (workflowId, version) => this.resolvePublished(workflowId, version) },
     });
@@ -231,7 +231,6 @@ export class ExecutionRunner implements OnModuleInit, OnApplicationBootstrap {
       await this.emitNotStarted(job, 'canceled', { code: 'execution.canceled', message: 'the process stopped before it started (in-memory queue)' }).catch(() => undefined);
     }
     if (neverStarted.length > 0) this.logger.warn({ count: neverStarted.length }, 'queued executions canceled at shutdown (in-memory queue)');
-    this.http.close();
   }
 }
 

@@ -7,9 +7,12 @@
  * - `ExecutionLogsModule`: the event sink (EXECUTION_EVENT_SINK: in-process, or the Redis Stream
  *   with REDIS_URL) and log queries.
  * - `EventStreamIngestionModule`: the Redis Stream consumer (the log-ingester's core).
+ * - `OutboundHttpModule`: the process's one client for `http.request` nodes (OUTBOUND_HTTP_CLIENT,
+ *   `@InjectOutboundHttp()`): public addresses only unless HTTP_ALLOWED_HOSTS admits them.
  */
 export * from './execution-feature.module.js';
 export * from './execution-logs.module.js';
 export * from './event-stream-ingestion.js';
 export * from './execution-queries.service.js';
 export * from './execution-runner.service.js';
+export * from './outbound-http.module.js';

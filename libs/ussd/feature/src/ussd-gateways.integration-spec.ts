@@ -48,6 +48,7 @@ describe('USSD gateways, pagination and expiry (Redis sessions)', () => {
       USSD_DEFAULT_COUNTRY: 'GH',
       SESSION_TTL_SECONDS: '1',
       SESSION_EXPIRY_SWEEP_MS: '100',
+      HTTP_ALLOWED_HOSTS: '127.0.0.1', // the balance service listens there; http.request refuses it otherwise
     });
     code = uniqueServiceCode();
     await app.publish(balanceSpec(code, service.url, ['staging']));

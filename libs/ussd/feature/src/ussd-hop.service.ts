@@ -1,17 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
-  type ClosableHttpClient,
   type Continuation,
-  createHttpClient,
   type EngineResult,
   type ExecutionEventSink,
+  type HttpClient,
   type PinnedWorkflow,
   type SessionInfo,
   sinkBackPressure,
   WorkflowEngine,
 } from '@ussd/execution-domain';
-import { EXECUTION_EVENT_SINK, EventProducers } from '@ussd/execution-feature';
+import { EXECUTION_EVENT_SINK, EventProducers, InjectOutboundHttp } from '@ussd/execution-feature';
 import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
 import { InjectLogger, type Logger } from '@ussd/platform-logging';
 import { InjectSessionStore } from '@ussd/session-data-access';
@@ -57,7 +56,6 @@ type Outcome = { readonly reply: UssdReply; readonly committed: boolean };
 @Injectable()
 export class UssdHopService {
   private readonly engine: WorkflowEngine;
-  private readonly http: ClosableHttpClient;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly environment: string;
   private readonly hopDeadlineMs: number;
@@ -70,14 +68,15 @@ export class UssdHopService {
     @InjectConfig() private readonly config: PlatformConfig,
     @InjectLogger() private readonly logger: Logger,
     producers: EventProducers,
+    /** The process's one outbound client (OutboundHttpModule in execution-feature), shared with the execution runner. */
+    @InjectOutboundHttp() http: HttpClient,
   ) {
     this.environment = config.ussd.environment;
     this.hopDeadlineMs = config.ussd.hopDeadlineMs;
     this.leaseMs = config.ussd.hopDeadlineMs + 1000;
-    this.http = createHttpClient({ connectTimeoutMs: 5000, maxResponseBytes: 1_048_576 });
     this.engine = new WorkflowEngine({
       sink,
-      http: this.http,
+      http,
       outputCapBytes: config.execution.outputCapBytes,
       subworkflows: { resolvePublished: (workflowId, version) => this.routes.resolvePublished(workflowId, version) },
     });
@@ -372,7 +371,6 @@ export class UssdHopService {
   /** At shutdown: hops in flight finish (they emit events) before the event sink closes. */
   private async drain(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
-    this.http.close();
   }
 }
 

@@ -13,7 +13,8 @@ describe('USSD conversations on the in-memory session store', () => {
   beforeAll(async () => {
     service = new TestService();
     await service.start();
-    app = await startUssdApp({ SESSION_TTL_SECONDS: '1', SESSION_EXPIRY_SWEEP_MS: '100' });
+    // The balance service listens on 127.0.0.1, which http.request refuses unless the allowlist names it.
+    app = await startUssdApp({ SESSION_TTL_SECONDS: '1', SESSION_EXPIRY_SWEEP_MS: '100', HTTP_ALLOWED_HOSTS: '127.0.0.1' });
     code = uniqueServiceCode();
     await app.publish(balanceSpec(code, service.url));
   });

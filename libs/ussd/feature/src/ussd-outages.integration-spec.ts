@@ -14,7 +14,8 @@ describe('USSD hops while Redis is unreachable', () => {
     proxy = await TcpProxy.forUrl(redisUrl).start();
     service = new TestService();
     await service.start();
-    app = await startUssdApp({ REDIS_URL: proxy.rewrite(redisUrl), REDIS_KEY_PREFIX: `test-${randomUUID()}`, USSD_HOP_DEADLINE_MS: '1000', EVENT_INGEST_IN_API: 'true' });
+    // The balance service listens on 127.0.0.1, which http.request refuses unless the allowlist names it.
+    app = await startUssdApp({ REDIS_URL: proxy.rewrite(redisUrl), REDIS_KEY_PREFIX: `test-${randomUUID()}`, USSD_HOP_DEADLINE_MS: '1000', EVENT_INGEST_IN_API: 'true', HTTP_ALLOWED_HOSTS: '127.0.0.1' });
     code = uniqueServiceCode();
     await app.publish(balanceSpec(code, service.url));
   });

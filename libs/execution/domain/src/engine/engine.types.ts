@@ -29,7 +29,7 @@ export interface SessionInfo {
 export interface EngineOptions {
   readonly sink: ExecutionEventSink;
   readonly clock?: Clock;
-  /** Default: `createHttpClient` with a 5 s connect timeout and a 1 MiB response cap. */
+  /** Default: `createHttpClient` with a 5 s connect timeout, a 1 MiB response cap and no allowlist (public addresses only). */
   readonly http?: HttpClient;
   /** Without it every `subworkflow` node fails with `subworkflow.not_found`. */
   readonly subworkflows?: SubworkflowResolver;

@@ -23,7 +23,8 @@ describe('createHttpClient (node:http, real sockets)', () => {
       '/gzip-bomb': (_req, res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync('z'.repeat(100_000))),
       '/gzip': (_req, res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync('hello')),
     });
-    client = createHttpClient({ connectTimeoutMs: 1_000, maxResponseBytes: 4_096 });
+    // The test server listens on 127.0.0.1, which the client refuses unless its allowlist names it.
+    client = createHttpClient({ connectTimeoutMs: 1_000, maxResponseBytes: 4_096, allowedHosts: ['127.0.0.1'] });
   });
 
   afterAll(async () => {

@@ -6,6 +6,9 @@ export type Route = (req: http.IncomingMessage, res: http.ServerResponse, body: 
 
 export interface TestServer {
   readonly url: string;
+  readonly port: number;
+  /** TCP connections accepted so far: 0 proves that no byte of a refused request arrived. */
+  readonly connections: number;
   readonly requests: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[];
   close(): Promise<void>;
 }
@@ -26,10 +29,16 @@ export async function startServer(routes: Record<string, Route>): Promise<TestSe
       route(req, res, body);
     });
   });
+  let connections = 0;
+  server.on('connection', () => (connections += 1));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    port,
+    get connections() {
+      return connections;
+    },
     requests,
     close: () =>
       new Promise<void>((resolve) => {

@@ -3,7 +3,8 @@
  * node by node, pausing at prompts and long delays with a JSON continuation.
  * - `WorkflowEngine`: start / resume / cancel; never throws, every execution ends terminal or paused.
  * - Ports: `ExecutionEventSink` (events), `Clock` (`systemClock`, `FakeClock`), `HttpClient`
- *   (`createHttpClient`: connect/total timeouts, size cap), `SubworkflowResolver`.
+ *   (`createHttpClient`: connect/total timeouts, size cap, only public addresses unless
+ *   allowlisted: `OutboundAddressPolicy`), `SubworkflowResolver`.
  * - `NodeHandlerRegistry`: one `NodeHandler` per node type, the ten built-ins by default.
  * - Limits: node `timeoutMs`, `settings.executionTimeoutMs` (across pauses), `settings.maxSteps`,
  *   retry/catch policies, outputs in events capped (`outputCapBytes`, default 16 KiB).
@@ -14,8 +15,10 @@ export type { Continuation } from './continuation.js';
 export { continuationProblem } from './continuation.js';
 export { systemClock, type Clock } from './clock.js';
 export { FakeClock } from './fake-clock.js';
-export { createHttpClient, createFetchHttpClient, HttpClientError } from './http-client.js';
-export type { ClosableHttpClient, HttpClient, HttpClientErrorCode, HttpClientOptions, HttpRequest, HttpResponse } from './http-client.js';
+export { createHttpClient, createFetchHttpClient, HttpClientError, HTTP_MAX_REDIRECTS } from './http-client.js';
+export type { ClosableHttpClient, HostResolver, HttpClient, HttpClientErrorCode, HttpClientOptions, HttpRequest, HttpResponse, ResolvedAddress } from './http-client.js';
+export { classifyAddress, InvalidAllowlistEntryError, normalizeHost, OutboundAddressPolicy } from './outbound-address.js';
+export type { AddressVerdict, OutboundRefusal } from './outbound-address.js';
 export { NodeHandlerRegistry } from './node-handler-registry.js';
 export type { NodeContext, NodeHandler, NodeResult, SubworkflowRunner, Wake } from './node-handler.js';
 export { NodeError, ENGINE_ERROR_CODES } from './node-error.js';

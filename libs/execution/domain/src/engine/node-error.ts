@@ -22,6 +22,11 @@ export const ENGINE_ERROR_CODES = {
   httpInvalidRequest: 'http.invalid_request',
   /** The response body passed the client's `maxResponseBytes`. */
   httpResponseTooLarge: 'http.response_too_large',
+  /**
+   * The URL's host is, or resolves to, an address that is not public (loopback, private,
+   * link-local, ...) and the allowlist does not admit it: refused before any connection.
+   */
+  httpForbiddenAddress: 'http.forbidden_address',
   /** Subworkflows nested deeper than the engine's limit (a workflow calling itself, say). */
   subworkflowDepth: 'subworkflow.depth_exceeded',
   /** The SubworkflowResolver threw (its store is down, say): unlike not_found, worth a retry. */

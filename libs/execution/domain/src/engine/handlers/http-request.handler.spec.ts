@@ -23,7 +23,8 @@ describe('http.request (real local server, system clock)', () => {
       '/slow': (_req, res) => setTimeout(() => res.writeHead(200).end('late'), 3_000).unref(),
       '/big': (_req, res) => res.writeHead(200).end('x'.repeat(20_000)),
     });
-    http = createHttpClient({ connectTimeoutMs: 1_000, maxResponseBytes: 10_000 });
+    // The test server listens on 127.0.0.1, which the client refuses unless its allowlist names it.
+    http = createHttpClient({ connectTimeoutMs: 1_000, maxResponseBytes: 10_000, allowedHosts: ['127.0.0.1'] });
   });
 
   afterAll(async () => {
@@ -82,6 +83,25 @@ describe('http.request (real local server, system clock)', () => {
 
   it('fails a body over the size cap with http.response_too_large', async () => {
     expect((await run({ url: `${server.url}/big` })).result).toMatchObject({ status: 'failed', error: { code: 'http.response_too_large' } });
+  });
+
+  it('fails a non-public address with http.forbidden_address (the default client of the engine has no allowlist), catchable, nothing sent', async () => {
+    const sink = new MemorySink();
+    const engine = new WorkflowEngine({ sink });
+    const before = server.connections;
+    const workflow = pinned(
+      specOf([
+        node({ id: 'call', type: 'http.request', method: 'GET', url: '{{ trigger.url }}', next: 'out', catch: [{ errors: ['http.forbidden_address'], next: 'refused', resultVariable: 'why' }] }),
+        node({ id: 'out', type: 'end', output: 'nodes.call' }),
+        node({ id: 'refused', type: 'end', output: 'vars.why' }),
+      ]),
+    );
+    for (const url of [`${server.url}/balance`, 'http://169.254.169.254/latest/meta-data/', 'http://[::ffff:127.0.0.1]/', 'http://localhost/']) {
+      const result = await engine.start({ executionId: nextExecutionId(), workflow, trigger: { type: 'http', payload: { url } } });
+      expect(result).toMatchObject({ status: 'completed', output: { code: 'http.forbidden_address', message: expect.stringMatching(/^refused to call /) as unknown } });
+    }
+    expect(sink.nodeEvents('call').map((event) => [event.status, event.error?.code])).toEqual(Array.from({ length: 4 }, () => ['failed', 'http.forbidden_address']));
+    expect(server.connections - before).toBe(0);
   });
 
   it('fails a refused connection with http.network, and a rendered non-http URL with http.invalid_request', async () => {

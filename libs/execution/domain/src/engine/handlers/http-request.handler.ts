@@ -30,6 +30,8 @@ function clientError(error: unknown, url: string): NodeError {
         return new NodeError(ENGINE_ERROR_CODES.httpResponseTooLarge, error.message);
       case 'invalid_request':
         return new NodeError(ENGINE_ERROR_CODES.httpInvalidRequest, error.message);
+      case 'forbidden_address':
+        return new NodeError(ENGINE_ERROR_CODES.httpForbiddenAddress, error.message);
       case 'network':
       case 'aborted':
         return new NodeError(NODE_ERROR_CODES.httpNetwork, error.message);
