@@ -2,11 +2,9 @@ import pg from 'pg';
 import { ROLES, type Role, roleAtLeast } from '@ussd/platform-auth';
 import { SESSION_STORE } from '@ussd/session-data-access';
 import type { SessionStore } from '@ussd/session-domain';
-import { migrateDatabase } from '@ussd/platform-database';
-import { bootstrap, type RunningApp } from '@ussd/platform-http';
-import { createTestDatabase, createTestKey, silentLogger, type TestDatabase } from '@ussd/platform-testing';
-import { AppModule } from './app.module.js';
-import { concrete, type Route, routeTable } from './route-table.test-helpers.js';
+import type { RunningApp } from '@ussd/platform-http';
+import { createTestKey, type TestDatabase } from '@ussd/platform-testing';
+import { concrete, type Route, startApi } from './route-table.test-helpers.js';
 
 /** What each route may be reached with, from the route table itself: a new route is covered without anyone listing it. */
 describe('identities: every api route needs a key with its role, unless it is declared public', () => {
@@ -16,16 +14,7 @@ describe('identities: every api route needs a key with its role, unless it is de
   const keys = {} as Record<Role, { authorization: string }>;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    await migrateDatabase(database.url, silentLogger());
-    running = await bootstrap({
-      defaults: { appName: 'api', port: 0 },
-      env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url },
-      rootModule: (context) => AppModule.forRoot(context),
-      handleSignals: false,
-      exit: () => undefined,
-    });
-    routes = routeTable(running);
+    ({ running, database, routes } = await startApi());
     for (const role of ROLES) keys[role] = (await createTestKey(database.url, role)).headers;
   });
   afterAll(async () => {

@@ -3,7 +3,10 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { ModulesContainer } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { ACCESS_METADATA, type Access } from '@ussd/platform-auth';
-import type { RunningApp } from '@ussd/platform-http';
+import { migrateDatabase } from '@ussd/platform-database';
+import { bootstrap, type RunningApp } from '@ussd/platform-http';
+import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
+import { AppModule } from './app.module.js';
 
 export interface Route {
   readonly method: string;
@@ -41,3 +44,16 @@ export function concrete(path: string): string {
   return path.replace(/:(\w+)/g, (_match, name: string) => values[name] ?? 'x');
 }
 
+/** The whole api, in process, on a fresh migrated database (what the route-table specs test). */
+export async function startApi(): Promise<{ running: RunningApp; database: TestDatabase; routes: Route[] }> {
+  const database = await createTestDatabase();
+  await migrateDatabase(database.url, silentLogger());
+  const running = await bootstrap({
+    defaults: { appName: 'api', port: 0 },
+    env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url },
+    rootModule: (context) => AppModule.forRoot(context),
+    handleSignals: false,
+    exit: () => undefined,
+  });
+  return { running, database, routes: routeTable(running) };
+}

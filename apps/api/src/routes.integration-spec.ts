@@ -1,8 +1,6 @@
-import { migrateDatabase } from '@ussd/platform-database';
-import { bootstrap, type RunningApp } from '@ussd/platform-http';
-import { createTestDatabase, createTestKey, silentLogger, type TestDatabase } from '@ussd/platform-testing';
-import { AppModule } from './app.module.js';
-import { concrete, type Route, routeTable } from './route-table.test-helpers.js';
+import type { RunningApp } from '@ussd/platform-http';
+import { createTestKey, type TestDatabase } from '@ussd/platform-testing';
+import { concrete, type Route, startApi } from './route-table.test-helpers.js';
 
 describe('every api route refuses unknown query parameters (the route table, not a list)', () => {
   let database: TestDatabase;
@@ -11,16 +9,7 @@ describe('every api route refuses unknown query parameters (the route table, not
   let auth: { authorization: string };
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    await migrateDatabase(database.url, silentLogger());
-    running = await bootstrap({
-      defaults: { appName: 'api', port: 0 },
-      env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url },
-      rootModule: (context) => AppModule.forRoot(context),
-      handleSignals: false,
-      exit: () => undefined,
-    });
-    routes = routeTable(running);
+    ({ running, database, routes } = await startApi());
     ({ headers: auth } = await createTestKey(database.url, 'admin'));
   });
   afterAll(async () => {
