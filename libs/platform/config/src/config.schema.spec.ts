@@ -85,6 +85,81 @@ describe('parseConfig', () => {
     },
   );
 
+  describe('JWT bearer tokens (AUTH_JWT_*)', () => {
+    const jwt = { AUTH_JWT_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json', AUTH_JWT_ISSUER: 'https://idp.example.com/', AUTH_JWT_AUDIENCE: 'ussd-flow' };
+
+    it('is off unless a JWKS URL is set', () => {
+      expect(parseConfig({}, defaults).jwt).toBeUndefined();
+    });
+
+    it('reads the issuer, audience, skew, claims and algorithms, with asymmetric defaults', () => {
+      expect(parseConfig(jwt, defaults).jwt).toEqual({
+        jwksUrl: jwt.AUTH_JWT_JWKS_URL,
+        issuer: 'https://idp.example.com/',
+        audience: 'ussd-flow',
+        clockSkewSeconds: 60,
+        teamClaim: 'team',
+        roleClaim: 'role',
+        algorithms: ['RS256', 'ES256', 'EdDSA'],
+      });
+      const custom = parseConfig({ ...jwt, AUTH_JWT_CLOCK_SKEW_SECONDS: '5', AUTH_JWT_TEAM_CLAIM: 'https://ussd.example/team', AUTH_JWT_ROLE_CLAIM: 'ussd_role', AUTH_JWT_ALGORITHMS: ' PS256 , ES384,PS256' }, defaults).jwt;
+      expect(custom).toMatchObject({ clockSkewSeconds: 5, teamClaim: 'https://ussd.example/team', roleClaim: 'ussd_role', algorithms: ['PS256', 'ES384'] });
+    });
+
+    it('accepts http:// for a loopback host only', () => {
+      expect(parseConfig({ ...jwt, AUTH_JWT_JWKS_URL: 'http://127.0.0.1:8080/jwks' }, defaults).jwt?.jwksUrl).toBe('http://127.0.0.1:8080/jwks');
+      expect(problemsOf({ ...jwt, AUTH_JWT_JWKS_URL: 'http://idp.internal/jwks' })).toEqual([
+        'AUTH_JWT_JWKS_URL: expected an https:// URL (http:// only for a loopback host: keys fetched in clear could be swapped)',
+      ]);
+    });
+
+    it.each([
+      [{ AUTH_JWT_JWKS_URL: jwt.AUTH_JWT_JWKS_URL }, ['AUTH_JWT_ISSUER: required when AUTH_JWT_JWKS_URL is set (the iss your identity provider writes)', 'AUTH_JWT_AUDIENCE: required when AUTH_JWT_JWKS_URL is set (the aud your identity provider writes for this api)']],
+      [{ ...jwt, AUTH_JWT_AUDIENCE: ' ' }, ['AUTH_JWT_AUDIENCE: required when AUTH_JWT_JWKS_URL is set (the aud your identity provider writes for this api)']],
+      [{ AUTH_JWT_ISSUER: 'https://idp.example.com/' }, ['AUTH_JWT_ISSUER: set, but AUTH_JWT_JWKS_URL is not, so JWTs are off: set AUTH_JWT_JWKS_URL too, or unset AUTH_JWT_ISSUER']],
+      [{ ...jwt, AUTH_JWT_JWKS_URL: 'ftp://idp.example.com/jwks' }, ['AUTH_JWT_JWKS_URL: expected a https:// or http:// URL']],
+      [{ ...jwt, AUTH_JWT_JWKS_URL: 'https://user:pw@idp.example.com/jwks' }, ['AUTH_JWT_JWKS_URL: expected a URL without credentials (a JWKS is public)']],
+      [{ ...jwt, AUTH_JWT_CLOCK_SKEW_SECONDS: '3600' }, ['AUTH_JWT_CLOCK_SKEW_SECONDS: expected an integer from 0 to 300, got "3600"']],
+      [{ ...jwt, AUTH_JWT_TEAM_CLAIM: 'my team' }, ['AUTH_JWT_TEAM_CLAIM: expected a claim name, got "my team"']],
+    ])('refuses %j with one line per variable', (env, messages) => {
+      expect(problemsOf(env)).toEqual(messages);
+    });
+
+    it.each(['none', 'HS256', 'RS256,hs512'])('never accepts %j as a signature algorithm, and says why', (algorithms) => {
+      const [problem] = problemsOf({ ...jwt, AUTH_JWT_ALGORITHMS: algorithms });
+      expect(problem).toMatch(/^AUTH_JWT_ALGORITHMS: expected comma-separated algorithms among RS256, .* \(none and HS\* are never accepted: a token must be signed with the identity provider's private key\), got "/);
+    });
+
+    it('refuses an unknown algorithm and an empty list', () => {
+      expect(problemsOf({ ...jwt, AUTH_JWT_ALGORITHMS: 'RS1' })[0]).toMatch(/^AUTH_JWT_ALGORITHMS: expected .*, got "RS1"$/);
+      expect(problemsOf({ ...jwt, AUTH_JWT_ALGORITHMS: ',' })[0]).toMatch(/^AUTH_JWT_ALGORITHMS: expected .*, got nothing$/);
+    });
+  });
+
+  describe('CORS_ORIGINS', () => {
+    it('is empty by default: no origin gets CORS headers', () => {
+      expect(parseConfig({}, defaults).cors).toEqual({ origins: [] });
+    });
+
+    it('reads exact origins', () => {
+      expect(parseConfig({ CORS_ORIGINS: 'https://console.example.com, http://localhost:5173,' }, defaults).cors.origins).toEqual(['https://console.example.com', 'http://localhost:5173']);
+    });
+
+    it.each(['*', 'https://console.example.com/', 'https://console.example.com/app', 'console.example.com', 'ftp://files.example.com', 'https://*.example.com', 'null'])('refuses %j, naming it', (origin) => {
+      expect(problemsOf({ CORS_ORIGINS: `https://ok.example.com,${origin}` })).toEqual([
+        `CORS_ORIGINS: expected comma-separated origins such as https://console.example.com (scheme, host, optional port; no path, no *), got ${JSON.stringify(origin)}`,
+      ]);
+    });
+  });
+
+  describe('MASK_PHONE_NUMBERS_FOR_VIEWERS', () => {
+    it('masks by default, and can be turned off', () => {
+      expect(parseConfig({}, defaults).privacy).toEqual({ maskPhoneNumbersForViewers: true });
+      expect(parseConfig({ MASK_PHONE_NUMBERS_FOR_VIEWERS: 'false' }, defaults).privacy).toEqual({ maskPhoneNumbersForViewers: false });
+      expect(problemsOf({ MASK_PHONE_NUMBERS_FOR_VIEWERS: 'sometimes' })).toEqual(['MASK_PHONE_NUMBERS_FOR_VIEWERS: expected true or false, got "sometimes"']);
+    });
+  });
+
   it('documents every variable it reads, with a description', () => {
     const docs = describeVariables(defaults);
     expect(new Set(docs.map((d) => d.name)).size).toBe(docs.length);

@@ -1,5 +1,9 @@
 import { type z } from 'zod';
-import { boolean, hostList, integer, matches, nonEmpty, oneOf, url, type VariableDoc } from './variables.js';
+import { boolean, hostList, integer, jwtAlgorithms, matches, nonEmpty, oneOf, originList, url, type VariableDoc } from './variables.js';
+
+/** Asymmetric JWS algorithms a JWT may be signed with; `none` and the HMAC family (HS*) never. */
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -37,6 +41,14 @@ function variables(defaults: AppDefaults): Variable[] {
     variable('REDIS_URL', undefined, 'redis:// or rediss:// URL. Unset: in-memory providers (single process only).', url('REDIS_URL', ['redis', 'rediss'])),
     variable('REDIS_KEY_PREFIX', 'ussd', 'Prefix of every Redis key and queue this deployment uses, so several can share one Redis.', nonEmpty('REDIS_KEY_PREFIX', 'a key prefix')),
     variable('HEALTH_CHECK_TIMEOUT_MS', '1000', 'Upper bound of each readiness check (PostgreSQL, Redis).', integer('HEALTH_CHECK_TIMEOUT_MS', 50, 60_000)),
+    variable('AUTH_JWT_JWKS_URL', undefined, 'https:// URL of your identity provider\'s JSON Web Key Set; JWT bearer tokens are accepted beside API keys. http:// only for a loopback host. Unset: JWTs are off (API keys only).', url('AUTH_JWT_JWKS_URL', ['https', 'http'])),
+    variable('AUTH_JWT_ISSUER', undefined, 'The iss a token must carry, exactly. Required with AUTH_JWT_JWKS_URL.', nonEmpty('AUTH_JWT_ISSUER', 'the issuer your identity provider writes in iss')),
+    variable('AUTH_JWT_AUDIENCE', undefined, 'The aud a token must carry (one of its audiences). Required with AUTH_JWT_JWKS_URL.', nonEmpty('AUTH_JWT_AUDIENCE', 'the audience your identity provider writes in aud')),
+    variable('AUTH_JWT_CLOCK_SKEW_SECONDS', '60', 'Leeway for exp and nbf between the identity provider\'s clock and ours.', integer('AUTH_JWT_CLOCK_SKEW_SECONDS', 0, 300)),
+    variable('AUTH_JWT_TEAM_CLAIM', 'team', 'Top-level claim naming the caller\'s team; it must be an existing team.', matches('AUTH_JWT_TEAM_CLAIM', /^[\x21-\x7e]{1,200}$/, 'a claim name')),
+    variable('AUTH_JWT_ROLE_CLAIM', 'role', 'Top-level claim holding the caller\'s role: viewer, editor, publisher or admin.', matches('AUTH_JWT_ROLE_CLAIM', /^[\x21-\x7e]{1,200}$/, 'a claim name')),
+    variable('AUTH_JWT_ALGORITHMS', 'RS256,ES256,EdDSA', `Comma-separated signature algorithms accepted, among ${JWT_ALGORITHMS.join(', ')}; none and HS* never.`, jwtAlgorithms('AUTH_JWT_ALGORITHMS', JWT_ALGORITHMS)),
+    variable('CORS_ORIGINS', undefined, 'Comma-separated origins (scheme://host[:port]) whose browsers may call the api; only they get CORS headers. Unset: no CORS headers for anyone.', originList('CORS_ORIGINS')),
     variable('HTTP_BODY_LIMIT_BYTES', '1048576', 'Largest accepted request body; larger ones get 413.', integer('HTTP_BODY_LIMIT_BYTES', 1024, 104_857_600)),
     variable('HTTP_ALLOWED_HOSTS', undefined, 'Comma-separated host names, IP addresses and CIDRs that http.request nodes may call although they are not public addresses (loopback, private, link-local, ...; docs/security.md). A name admits exactly that name; a CIDR every address in it. Unset: public addresses only.', hostList('HTTP_ALLOWED_HOSTS')),
     variable('HTTP_RESPONSE_MAX_BYTES', '1048576', 'Largest response body an http.request node reads (after decompression); a larger one fails the node with http.response_too_large.', integer('HTTP_RESPONSE_MAX_BYTES', 1024, 104_857_600)),
@@ -54,6 +66,7 @@ function variables(defaults: AppDefaults): Variable[] {
     variable('EXECUTION_REAPER_GRACE_MS', '30000', 'Time past an execution deadline before the reaper ends it (lets in-flight events land).', integer('EXECUTION_REAPER_GRACE_MS', 0, 3_600_000)),
     variable('SESSION_TTL_SECONDS', '3600', 'Idle time after which a USSD session expires (sliding: every hop renews it); its paused execution then ends as timeout.', integer('SESSION_TTL_SECONDS', 1, 604_800)),
     variable('SESSION_EXPIRY_SWEEP_MS', '5000', 'How often expired sessions are looked for, so their paused executions end as timeout; 0 turns the sweep off.', integer('SESSION_EXPIRY_SWEEP_MS', 0, 3_600_000)),
+    variable('MASK_PHONE_NUMBERS_FOR_VIEWERS', 'true', 'Phone numbers in session and execution responses to viewer keys and tokens are masked (+2547****678); editors and above see them whole.', boolean('MASK_PHONE_NUMBERS_FOR_VIEWERS')),
     variable('USSD_ENVIRONMENT', 'production', 'Which environment of a workflow USSD trigger this deployment answers (service code + environment pick the workflow).', matches('USSD_ENVIRONMENT', /^[a-z][a-z0-9-]{0,31}$/, 'a lower-case environment name such as production')),
     variable('USSD_HOP_DEADLINE_MS', '5000', 'A USSD hop is answered within this time even when a node is slow (the execution then ends as timeout and the subscriber gets a polite END).', integer('USSD_HOP_DEADLINE_MS', 100, 60_000)),
     variable('USSD_DEFAULT_COUNTRY', 'KE', 'ISO 3166 country used to read phone numbers written without a country code (0712345678).', matches('USSD_DEFAULT_COUNTRY', /^[A-Z]{2}$/, 'a two-letter ISO 3166 country code such as KE')),
@@ -96,6 +109,10 @@ export interface PlatformConfig {
   /** Undefined: in-memory providers. */
   readonly redis: { readonly url: string | undefined; readonly keyPrefix: string };
   readonly health: { readonly timeoutMs: number };
+  /** JWT bearer tokens from the organisation's identity provider; undefined: off (API keys only). */
+  readonly jwt: JwtConfig | undefined;
+  /** Exact origins that get CORS headers; empty: none. */
+  readonly cors: { readonly origins: readonly string[] };
   readonly http: { readonly bodyLimitBytes: number };
   /** What `http.request` nodes may call, and how much of an answer they read. */
   readonly outboundHttp: { readonly allowedHosts: readonly string[]; readonly responseMaxBytes: number };
@@ -114,6 +131,7 @@ export interface PlatformConfig {
     readonly reaperGraceMs: number;
   };
   readonly session: { readonly ttlSeconds: number; readonly expirySweepMs: number };
+  readonly privacy: { readonly maskPhoneNumbersForViewers: boolean };
   readonly ussd: { readonly environment: string; readonly hopDeadlineMs: number; readonly defaultCountry: string };
   /** The Redis Stream of execution events (with REDIS_URL). */
   readonly events: {
@@ -133,6 +151,16 @@ export interface PlatformConfig {
     readonly maxDeliveries: number;
   };
   readonly shutdown: { readonly graceMs: number; readonly drainDelayMs: number };
+}
+
+export interface JwtConfig {
+  readonly jwksUrl: string;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly clockSkewSeconds: number;
+  readonly teamClaim: string;
+  readonly roleClaim: string;
+  readonly algorithms: readonly JwtAlgorithm[];
 }
 
 export class ConfigValidationError extends Error {
@@ -158,9 +186,11 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     if (result.success) values[doc.name] = result.data;
     else problems.push(...new Set(result.error.issues.map((issue) => issue.message)));
   }
+  if (problems.length === 0) problems.push(...jwtProblems(values));
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
   const v = values as Record<string, never>;
+  const jwksUrl = v['AUTH_JWT_JWKS_URL'] as string | undefined;
   const databaseUrl = v['DATABASE_URL'] as string | undefined;
   const nodeEnv = v['NODE_ENV'] as PlatformConfig['nodeEnv'];
   return {
@@ -183,6 +213,19 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     },
     redis: { url: v['REDIS_URL'], keyPrefix: v['REDIS_KEY_PREFIX'] },
     health: { timeoutMs: v['HEALTH_CHECK_TIMEOUT_MS'] },
+    jwt:
+      jwksUrl === undefined
+        ? undefined
+        : {
+            jwksUrl,
+            issuer: v['AUTH_JWT_ISSUER'],
+            audience: v['AUTH_JWT_AUDIENCE'],
+            clockSkewSeconds: v['AUTH_JWT_CLOCK_SKEW_SECONDS'],
+            teamClaim: v['AUTH_JWT_TEAM_CLAIM'],
+            roleClaim: v['AUTH_JWT_ROLE_CLAIM'],
+            algorithms: v['AUTH_JWT_ALGORITHMS'],
+          },
+    cors: { origins: (v['CORS_ORIGINS'] as string[] | undefined) ?? [] },
     http: { bodyLimitBytes: v['HTTP_BODY_LIMIT_BYTES'] },
     outboundHttp: { allowedHosts: (v['HTTP_ALLOWED_HOSTS'] as string[] | undefined) ?? [], responseMaxBytes: v['HTTP_RESPONSE_MAX_BYTES'] },
     workflow: { specMaxBytes: v['WORKFLOW_SPEC_MAX_BYTES'] },
@@ -200,6 +243,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
       reaperGraceMs: v['EXECUTION_REAPER_GRACE_MS'],
     },
     session: { ttlSeconds: v['SESSION_TTL_SECONDS'], expirySweepMs: v['SESSION_EXPIRY_SWEEP_MS'] },
+    privacy: { maskPhoneNumbersForViewers: v['MASK_PHONE_NUMBERS_FOR_VIEWERS'] },
     ussd: { environment: v['USSD_ENVIRONMENT'], hopDeadlineMs: v['USSD_HOP_DEADLINE_MS'], defaultCountry: v['USSD_DEFAULT_COUNTRY'] },
     events: {
       streamKey: `${v['REDIS_KEY_PREFIX'] as string}:${v['EVENT_STREAM_KEY'] as string}`,
@@ -217,4 +261,23 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     },
     shutdown: { graceMs: v['SHUTDOWN_GRACE_MS'], drainDelayMs: v['SHUTDOWN_DRAIN_DELAY_MS'] },
   };
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** The AUTH_JWT_* variables that only make sense together: one line per problem, naming the variable. */
+function jwtProblems(values: Record<string, unknown>): string[] {
+  const jwksUrl = values['AUTH_JWT_JWKS_URL'] as string | undefined;
+  if (jwksUrl === undefined) {
+    return (['AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE'] as const)
+      .filter((name) => values[name] !== undefined)
+      .map((name) => `${name}: set, but AUTH_JWT_JWKS_URL is not, so JWTs are off: set AUTH_JWT_JWKS_URL too, or unset ${name}`);
+  }
+  const problems: string[] = [];
+  const url = new URL(jwksUrl);
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) problems.push('AUTH_JWT_JWKS_URL: expected an https:// URL (http:// only for a loopback host: keys fetched in clear could be swapped)');
+  if (url.username !== '' || url.password !== '') problems.push('AUTH_JWT_JWKS_URL: expected a URL without credentials (a JWKS is public)');
+  if (values['AUTH_JWT_ISSUER'] === undefined) problems.push('AUTH_JWT_ISSUER: required when AUTH_JWT_JWKS_URL is set (the iss your identity provider writes)');
+  if (values['AUTH_JWT_AUDIENCE'] === undefined) problems.push('AUTH_JWT_AUDIENCE: required when AUTH_JWT_JWKS_URL is set (the aud your identity provider writes for this api)');
+  return problems;
 }

@@ -100,3 +100,41 @@ export function hostList(name: string) {
       },
     });
 }
+
+/** Comma-separated JWS algorithms, each one of `allowed`; `none` and HS* are named as never accepted. */
+export function jwtAlgorithms<const T extends readonly string[]>(name: string, allowed: T) {
+  const expected = `comma-separated algorithms among ${allowed.join(', ')}`;
+  return text(name, expected)
+    .transform((v) => v.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))
+    .refine((entries) => entries.length > 0 && entries.every((entry) => allowed.includes(entry)), {
+      error: (issue) => {
+        const bad = (issue.input as string[]).filter((entry) => !allowed.includes(entry));
+        const symmetric = bad.some((entry) => /^(?:none|HS\d+)$/i.test(entry));
+        return `${name}: expected ${expected}${symmetric ? ' (none and HS* are never accepted: a token must be signed with the identity provider\'s private key)' : ''}, got ${bad.length === 0 ? 'nothing' : bad.map((entry) => JSON.stringify(entry.slice(0, 40))).join(', ')}`;
+      },
+    })
+    .transform((entries) => [...new Set(entries)] as unknown as T[number][]);
+}
+
+/** An origin as browsers send it: scheme, host and an optional port; no path, no trailing slash. */
+function isOrigin(entry: string): boolean {
+  try {
+    const url = new URL(entry);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === entry && !entry.includes('*');
+  } catch {
+    return false;
+  }
+}
+
+/** Comma-separated exact origins (`https://console.example.com`); blanks are ignored, `*` is not an origin. */
+export function originList(name: string) {
+  const expected = 'comma-separated origins such as https://console.example.com (scheme, host, optional port; no path, no *)';
+  return text(name, expected)
+    .transform((v) => v.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))
+    .refine((entries) => entries.every(isOrigin), {
+      error: (issue) => {
+        const bad = (issue.input as string[]).filter((entry) => !isOrigin(entry));
+        return `${name}: expected ${expected}, got ${bad.map((entry) => JSON.stringify(entry.slice(0, 100))).join(', ')}`;
+      },
+    });
+}
