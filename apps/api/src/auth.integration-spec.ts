@@ -1,3 +1,4 @@
+import { generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
 import { ROLES, type Role, roleAtLeast } from '@ussd/platform-auth';
 import { SESSION_STORE } from '@ussd/session-data-access';
@@ -74,6 +75,14 @@ describe('identities: every api route needs a key with its role, unless it is de
       expect([authorization.slice(0, 30), response.status]).toEqual([authorization.slice(0, 30), 401]);
     }
     expect((await send(route, { authorization: `Bearer ${key}` })).status).toBe(200);
+  });
+
+  it('with JWTs off (no AUTH_JWT_JWKS_URL), a well-signed JWT is just an unknown key (401)', async () => {
+    const route = routes.find((r) => r.method === 'GET' && r.path === '/workflows')!;
+    const { privateKey } = await generateKeyPair('ES256');
+    const jwt = await new SignJWT({ sub: 'user-1', team: 'default', role: 'admin' }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setExpirationTime('5m').sign(privateKey);
+    const response = await send(route, { authorization: `Bearer ${jwt}` });
+    expect([response.status, ((await response.json()) as { detail: string }).detail]).toEqual([401, 'The key is unknown, revoked or expired, or the Authorization header is not "Bearer <key>".']);
   });
 
   it('answers 403 to a key whose role is below the route’s, and lets the role and every role above it through', async () => {

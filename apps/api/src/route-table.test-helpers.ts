@@ -4,6 +4,7 @@ import { ModulesContainer } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { ACCESS_METADATA, type Access } from '@ussd/platform-auth';
 import { migrateDatabase } from '@ussd/platform-database';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { bootstrap, type RunningApp } from '@ussd/platform-http';
 import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
 import { AppModule } from './app.module.js';
@@ -44,14 +45,20 @@ export function concrete(path: string): string {
   return path.replace(/:(\w+)/g, (_match, name: string) => values[name] ?? 'x');
 }
 
-/** The whole api, in process, on a fresh migrated database (what the route-table specs test). */
-export async function startApi(): Promise<{ running: RunningApp; database: TestDatabase; routes: Route[] }> {
+/**
+ * The whole api, in process, on a fresh migrated database (what the route-table specs test).
+ * `env` adds or overrides variables (AUTH_JWT_*, CORS_ORIGINS…); `logDestination` receives the
+ * log lines (set LOG_LEVEL in `env` to see them).
+ */
+export async function startApi(options: { env?: Record<string, string>; logDestination?: NodeJS.WritableStream; configure?: (app: NestFastifyApplication) => void } = {}): Promise<{ running: RunningApp; database: TestDatabase; routes: Route[] }> {
   const database = await createTestDatabase();
   await migrateDatabase(database.url, silentLogger());
   const running = await bootstrap({
     defaults: { appName: 'api', port: 0 },
-    env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url },
+    env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, ...options.env },
     rootModule: (context) => AppModule.forRoot(context),
+    ...(options.logDestination ? { logDestination: options.logDestination } : {}),
+    ...(options.configure ? { configure: options.configure } : {}),
     handleSignals: false,
     exit: () => undefined,
   });

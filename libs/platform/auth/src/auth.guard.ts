@@ -3,12 +3,19 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ACCESS_METADATA, type Access, type AuthenticatedRequest } from './access.decorators.js';
 import { ApiKeys } from './api-keys.js';
-import { roleAtLeast } from './identity.js';
+import { type Identity, roleAtLeast } from './identity.js';
+import { IdentityProviderUnavailable, JwtRefused, type JwtTokens, looksLikeJwt } from './jwt-tokens.js';
+
+/** The JWT verifier when AUTH_JWT_JWKS_URL is set, null when JWTs are off. */
+export const JWT_TOKENS = Symbol('JWT_TOKENS');
 
 export const AuthProblem = {
   unauthenticated: 'urn:problem:auth:unauthenticated',
   forbidden: 'urn:problem:auth:forbidden',
+  identityProviderUnavailable: 'urn:problem:auth:identity-provider-unavailable',
 } as const;
+
+const WWW_AUTHENTICATE = 'Bearer realm="ussd-flow"';
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/;
 
@@ -22,6 +29,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(ApiKeys) private readonly keys: ApiKeys,
+    @Inject(JWT_TOKENS) private readonly jwt: JwtTokens | null,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -33,9 +41,10 @@ export class AuthGuard implements CanActivate {
     const request = http.getRequest<FastifyRequest & AuthenticatedRequest>();
     const header = request.headers.authorization;
     const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
-    const identity = token === undefined ? undefined : await this.keys.verify(token);
+    const reply = http.getResponse<FastifyReply>();
+    const identity = token === undefined ? undefined : await this.identify(token, reply);
     if (identity === undefined) {
-      void http.getResponse<FastifyReply>().header('www-authenticate', 'Bearer realm="ussd-flow"');
+      void reply.header('www-authenticate', WWW_AUTHENTICATE);
       throw new HttpException(
         {
           type: AuthProblem.unauthenticated,
@@ -53,12 +62,40 @@ export class AuthGuard implements CanActivate {
         {
           type: AuthProblem.forbidden,
           title: 'Forbidden',
-          detail: access === undefined ? 'This route declares no access rule, so nobody may use it.' : `This needs the ${access.role} role; the key has ${identity.role}.`,
+          detail: access === undefined ? 'This route declares no access rule, so nobody may use it.' : `This needs the ${access.role} role; the ${identity.kind === 'jwt' ? 'token' : 'key'} has ${identity.role}.`,
         },
         403,
       );
     }
     request.identity = identity;
     return true;
+  }
+
+  /**
+   * An API key (`usk_…`, never parsed as a JWT), or, when JWTs are on, a value shaped like a JWT.
+   * A refused JWT is a 401 saying what is wrong with it; an unreachable identity provider a 503.
+   */
+  private async identify(token: string, reply: FastifyReply): Promise<Identity | undefined> {
+    if (this.jwt === null || token.startsWith('usk_') || !looksLikeJwt(token)) return this.keys.verify(token);
+    try {
+      return await this.jwt.verify(token);
+    } catch (error) {
+      if (error instanceof JwtRefused) {
+        void reply.header('www-authenticate', `${WWW_AUTHENTICATE}, error="invalid_token"`);
+        throw new HttpException({ type: AuthProblem.unauthenticated, title: 'Authentication required', detail: error.message }, 401);
+      }
+      if (error instanceof IdentityProviderUnavailable) {
+        void reply.header('retry-after', '5');
+        throw new HttpException(
+          {
+            type: AuthProblem.identityProviderUnavailable,
+            title: 'Identity provider unavailable',
+            detail: 'The identity provider’s signing keys could not be fetched, so the token cannot be checked; try again shortly (API keys still work).',
+          },
+          503,
+        );
+      }
+      throw error;
+    }
   }
 }

@@ -2,9 +2,10 @@ import { type DynamicModule, Inject, Injectable, Module, type OnApplicationBoots
 import { APP_GUARD } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { PLATFORM_CONFIG, type PlatformConfig } from '@ussd/platform-config';
-import { InjectLogger, type Logger } from '@ussd/platform-logging';
+import { InjectLogger, type Logger, ROOT_LOGGER } from '@ussd/platform-logging';
 import { ApiKeys } from './api-keys.js';
-import { AuthGuard } from './auth.guard.js';
+import { AuthGuard, JWT_TOKENS } from './auth.guard.js';
+import { JwtTokens } from './jwt-tokens.js';
 
 export interface AuthModuleOptions {
   /**
@@ -50,6 +51,11 @@ export class AuthModule {
       providers: [
         { provide: AUTH_OPTIONS, useValue: options },
         { provide: ApiKeys, inject: [DataSource], useFactory: (dataSource: DataSource) => new ApiKeys(dataSource) },
+        {
+          provide: JWT_TOKENS,
+          inject: [PLATFORM_CONFIG, DataSource, ROOT_LOGGER],
+          useFactory: (config: PlatformConfig, dataSource: DataSource, logger: Logger) => (config.jwt === undefined ? null : new JwtTokens(config.jwt, dataSource, logger)),
+        },
         { provide: APP_GUARD, useClass: AuthGuard },
         DevelopmentKey,
       ],

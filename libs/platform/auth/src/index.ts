@@ -5,9 +5,11 @@
  * - `@Public(why)` / `@RequireRole(role)`: every route declares one; a route with neither is refused.
  * - `@CurrentIdentity()`: the caller (`Identity`: team and role); `actorOf` for `created_by`.
  * - `ApiKeys`: create, list, revoke and verify keys (also used by the operator CLI).
+ * - `JwtTokens`: JWT bearer tokens from the organisation's identity provider, when AUTH_JWT_JWKS_URL is set.
  */
 export * from './access.decorators.js';
 export * from './api-keys.js';
 export * from './auth.guard.js';
 export * from './auth.module.js';
 export * from './identity.js';
+export * from './jwt-tokens.js';
