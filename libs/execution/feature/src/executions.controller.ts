@@ -3,7 +3,8 @@ import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/
 import { openApiSchema, UuidParam, ZodValidationPipe } from '@ussd/platform-http';
 import { ExecutionDetail, ExecutionIdParam, ExecutionPage, ListExecutionsQuery } from './execution.dto.js';
 import { ExecutionQueriesService } from './execution-queries.service.js';
-import { CurrentIdentity, type Identity, listedTeam, RequireRole } from '@ussd/platform-auth';
+import { CurrentIdentity, type Identity, listedTeam, maskPhoneNumbersIn, masksPhoneNumbers, phoneNumbersIn, RequireRole } from '@ussd/platform-auth';
+import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
 import { ExecutionAccess } from './execution-access.service.js';
 
 const listQueries = () => [
@@ -26,7 +27,22 @@ export class ExecutionsController {
   constructor(
     private readonly queries: ExecutionQueriesService,
     private readonly access: ExecutionAccess,
+    @InjectConfig() private readonly config: PlatformConfig,
   ) {}
+
+  /**
+   * A viewer sees the subscriber's number masked (MASK_PHONE_NUMBERS_FOR_VIEWERS): the phone fields
+   * of the trigger payload (`msisdn`, `phoneNumber`, `Mobile`: what a USSD gateway's hop carries),
+   * and every occurrence of those numbers in the execution's outputs, errors and node results.
+   */
+  private shown<T extends { triggerPayload: unknown }>(execution: T, caller: Identity): T {
+    if (!masksPhoneNumbers(caller, this.config.privacy.maskPhoneNumbersForViewers)) return execution;
+    return maskPhoneNumbersIn(execution, phoneNumbersIn(execution.triggerPayload));
+  }
+
+  private shownPage(page: ExecutionPage, caller: Identity): ExecutionPage {
+    return masksPhoneNumbers(caller, this.config.privacy.maskPhoneNumbersForViewers) ? { ...page, items: page.items.map((item) => this.shown(item, caller)) } : page;
+  }
 
   @Get('executions/:executionId')
   @RequireRole('viewer')
@@ -36,7 +52,7 @@ export class ExecutionsController {
   @ApiResponse({ status: 404, description: 'application/problem+json' })
   async get(@Param('executionId', new ZodValidationPipe(ExecutionIdParam)) executionId: string, @CurrentIdentity() caller: Identity) {
     await this.access.requireExecution(executionId, caller);
-    return this.queries.get(executionId);
+    return this.shown(await this.queries.get(executionId), caller);
   }
 
   @Get('executions')
@@ -45,8 +61,8 @@ export class ExecutionsController {
   @ApiQuery({ name: 'workflowId', required: false })
   @applyAll(listQueries())
   @ApiResponse({ status: 200, schema: openApiSchema(ExecutionPage) })
-  list(@Query(new ZodValidationPipe(ListExecutionsQuery)) query: ListExecutionsQuery, @CurrentIdentity() caller: Identity) {
-    return this.queries.list(query, '/executions', listedTeam(caller));
+  async list(@Query(new ZodValidationPipe(ListExecutionsQuery)) query: ListExecutionsQuery, @CurrentIdentity() caller: Identity) {
+    return this.shownPage(await this.queries.list(query, '/executions', listedTeam(caller)), caller);
   }
 
   @Get('workflows/:workflowId/executions')
@@ -60,6 +76,6 @@ export class ExecutionsController {
     @CurrentIdentity() caller: Identity,
   ) {
     await this.access.requireWorkflow(workflowId, caller);
-    return this.queries.list({ ...query, workflowId }, `/workflows/${workflowId}/executions`, listedTeam(caller));
+    return this.shownPage(await this.queries.list({ ...query, workflowId }, `/workflows/${workflowId}/executions`, listedTeam(caller)), caller);
   }
 }

@@ -5,6 +5,7 @@
  * - `@Public(why)` / `@RequireRole(role)`: every route declares one; a route with neither is refused.
  * - `@CurrentIdentity()`: the caller (`Identity`: team and role); `actorOf` for `created_by`.
  * - `ApiKeys`: create, list, revoke and verify keys (also used by the operator CLI).
+ * - `maskPhoneNumbersIn`, `masksPhoneNumbers`: phone numbers in responses to viewers.
  * - `JwtTokens`: JWT bearer tokens from the organisation's identity provider, when AUTH_JWT_JWKS_URL is set.
  */
 export * from './access.decorators.js';
@@ -13,3 +14,4 @@ export * from './auth.guard.js';
 export * from './auth.module.js';
 export * from './identity.js';
 export * from './jwt-tokens.js';
+export * from './phone-masking.js';

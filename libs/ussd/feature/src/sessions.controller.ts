@@ -7,7 +7,7 @@ import { InjectSessionStore } from '@ussd/session-data-access';
 import type { SessionState, SessionStore } from '@ussd/session-domain';
 import { MAX_SESSION_ID_LENGTH, normalizeMsisdn } from '@ussd/ussd-domain';
 import { UssdHopService } from './ussd-hop.service.js';
-import { CurrentIdentity, type Identity, RequireRole, sees } from '@ussd/platform-auth';
+import { CurrentIdentity, type Identity, maskPhoneNumbersIn, masksPhoneNumbers, RequireRole, sees } from '@ussd/platform-auth';
 import { WorkflowRepository } from '@ussd/workflow-data-access';
 import { readConversation } from './conversation.js';
 
@@ -43,7 +43,8 @@ export class SessionsController {
     const sessions = await this.store.listByMsisdn(phone.e164, MAX_LIST);
     const owners = new Map<string, Promise<string | undefined>>();
     const visible = await Promise.all(sessions.filter((session) => session.isActive).map(async (session) => ((await this.visible(session, caller, owners)) ? session : undefined)));
-    return { msisdn: phone.e164, items: visible.filter((session): session is SessionState => session !== undefined) };
+    // The number asked about is the caller's own input, so it is echoed as given; the sessions are masked for a viewer.
+    return { msisdn: phone.e164, items: visible.filter((session): session is SessionState => session !== undefined).map((session) => this.shown(session, caller)) };
   }
 
   @Get(':sessionId')
@@ -54,7 +55,7 @@ export class SessionsController {
   async get(@Param('sessionId', sessionIdParam) sessionId: string, @CurrentIdentity() caller: Identity): Promise<SessionState> {
     const stored = await this.store.get(sessionId);
     if (stored === null || !(await this.visible(stored.state, caller))) throw notFound(sessionId);
-    return stored.state;
+    return this.shown(stored.state, caller);
   }
 
   @Delete(':sessionId')
@@ -72,6 +73,12 @@ export class SessionsController {
       throw new ProblemException({ type: 'urn:problem:session:busy', title: 'Session busy', status: 409, detail: `A hop of session ${sessionId} is still running; try again.`, retryAfterSeconds: 1 });
     }
     return last;
+  }
+
+  /** A viewer sees the subscriber's number masked, in `msisdn` and wherever the session's data repeats it (MASK_PHONE_NUMBERS_FOR_VIEWERS). */
+  private shown(state: SessionState, caller: Identity): SessionState {
+    if (!masksPhoneNumbers(caller, this.config.privacy.maskPhoneNumbersForViewers)) return state;
+    return maskPhoneNumbersIn(state, [state.msisdn, state.msisdn.replace(/^\+/, '')]);
   }
 
   /**
