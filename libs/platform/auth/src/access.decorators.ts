@@ -3,8 +3,9 @@ import { ApiBearerAuth, ApiExtension, ApiForbiddenResponse, ApiUnauthorizedRespo
 import type { Identity, Role } from './identity.js';
 
 export const ACCESS_METADATA = 'ussd:access';
-/** The OpenAPI security scheme every non-public operation requires (apps/api/src/openapi.ts declares it). */
+/** The OpenAPI security schemes a non-public operation accepts, either one (apps/api/src/openapi.ts declares them). */
 export const API_KEY_SCHEME = 'apiKey';
+export const JWT_SCHEME = 'jwt';
 
 /** How a route is reached: by anyone (it authenticates its callers its own way, or needs nothing), or with a role. */
 export type Access = { readonly public: true; readonly why: string } | { readonly public: false; readonly role: Role };
@@ -21,10 +22,12 @@ export const RequireRole = (role: Role): MethodDecorator & ClassDecorator =>
   applyDecorators(
     SetMetadata(ACCESS_METADATA, { public: false, role } satisfies Access),
     // The OpenAPI document says the same: the scheme, the role, and the two refusals.
+    // Two requirements: an API key or a JWT, either one.
     ApiBearerAuth(API_KEY_SCHEME),
+    ApiBearerAuth(JWT_SCHEME),
     ApiExtension('x-required-role', role),
-    ApiUnauthorizedResponse({ description: 'No key, or an unknown, revoked or expired one (application/problem+json)' }),
-    ApiForbiddenResponse({ description: `The key's role is below ${role} (application/problem+json)` }),
+    ApiUnauthorizedResponse({ description: 'No key or token, or an unknown, revoked or expired key, or a refused token (application/problem+json)' }),
+    ApiForbiddenResponse({ description: `The key's or token's role is below ${role} (application/problem+json)` }),
   );
 
 /** The request's identity, put there by the AuthGuard. */

@@ -9,6 +9,7 @@ import { createFastifyAdapter } from './fastify.js';
 import { installGracefulShutdown } from './graceful-shutdown.js';
 import type { PlatformContext } from './platform.module.js';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
+import { applySecurityHeaders } from './security-headers.js';
 
 export interface BootstrapOptions {
   readonly defaults: AppDefaults;
@@ -37,7 +38,8 @@ export interface RunningApp {
 
 /**
  * Starts an app the same way everywhere: validated config (or exit 78), logger, database
- * (embedded when DATABASE_URL is unset), Nest on Fastify, problem+json errors, listen,
+ * (embedded when DATABASE_URL is unset), Nest on Fastify, problem+json errors, security headers and
+ * CORS (security-headers.ts), listen,
  * one boot line naming the backends, graceful shutdown on SIGTERM/SIGINT.
  */
 export async function bootstrap(options: BootstrapOptions): Promise<RunningApp> {
@@ -62,6 +64,7 @@ export async function bootstrap(options: BootstrapOptions): Promise<RunningApp> 
       { logger: new PinoNestLogger(logger), abortOnError: false },
     ));
     app.useGlobalFilters(new ProblemDetailsFilter(logger));
+    await applySecurityHeaders(app, config);
     await options.configure?.(app);
     await app.listen(config.port, config.host);
     const url = localUrl(app, config.host);
