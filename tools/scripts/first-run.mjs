@@ -7,6 +7,9 @@
 //                            answer 200, the printed development key must open /workflows (401
 //                            without it), and Ctrl-C (SIGINT to the process group) must end it
 //                            gracefully
+//   npm run audit            with --test: production dependencies against the advisory database
+//                            (high/critical fail unless tools/audit-allowlist.json admits them; an
+//                            unreachable registry is one line, not a failure)
 //   npm test                 with --test: the whole suite, in the same clone
 //
 // Prints the wall time of each step. Usage: node tools/scripts/first-run.mjs [--test] [--keep]
@@ -131,6 +134,7 @@ try {
   await step('clone', 'git', ['clone', '-q', source, clone], parent);
   await step('install', 'npm', ['ci', '--no-audit', '--no-fund'], clone);
   await startAndCtrlC(clone);
+  if (args.has('--test')) await step('audit', 'npm', ['run', '--silent', 'audit'], clone);
   if (args.has('--test')) await step('test', 'npm', ['test'], clone);
 } catch (error) {
   process.stderr.write(`[first-run] FAILED: ${error.message}\n`);
