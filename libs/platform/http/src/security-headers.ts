@@ -12,7 +12,7 @@ const CORS_EXPOSED_HEADERS = ['etag', 'location', 'retry-after', 'www-authentica
  * - `@fastify/helmet` on every response: a Content-Security-Policy that lets the OpenAPI UI at
  *   /docs run (its scripts and styles are served by the app itself; it sets inline styles and
  *   data: images) and nothing else, no framing, nosniff, no referrer, HSTS, and the
- *   cross-origin isolation headers. `upgrade-insecure-requests` is left out so the UI still
+ *   Cross-Origin-Opener-Policy and Cross-Origin-Resource-Policy headers. `upgrade-insecure-requests` is left out so the UI still
  *   works on a plain-HTTP development port.
  * - CORS only for the exact origins of CORS_ORIGINS (`@fastify/cors`, through Nest). With none
  *   configured, nobody gets CORS headers and browsers keep other sites' scripts out.
