@@ -164,18 +164,21 @@ describe('openapi export', () => {
       expect(result.status).toBe(0);
       const document = JSON.parse(readFileSync(target, 'utf8')) as { openapi: string; paths: Record<string, Record<string, unknown>> };
       expect(document.openapi).toMatch(/^3\./);
-      // Security: the scheme, and each operation's requirement (public ones have none).
+      // Security: the schemes, and each operation's requirement (public ones say none: security []).
       const operations = document as unknown as {
         components: { securitySchemes: Record<string, unknown> };
         paths: Record<string, Record<string, { security?: unknown; 'x-required-role'?: string; 'x-public'?: string }>>;
       };
       expect(operations.components.securitySchemes['apiKey']).toMatchObject({ type: 'http', scheme: 'bearer' });
-      expect(operations.paths['/workflows']?.['post']).toMatchObject({ security: [{ apiKey: [] }], 'x-required-role': 'editor' });
+      expect(operations.components.securitySchemes['jwt']).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+      expect(operations.paths['/workflows']?.['post']).toMatchObject({ security: [{ apiKey: [] }, { jwt: [] }], 'x-required-role': 'editor' });
       expect(operations.paths['/workflows/{workflowId}/versions/{version}/publish']?.['post']?.['x-required-role']).toBe('publisher');
-      expect(operations.paths['/health/ready']?.['get']?.security).toBeUndefined();
+      expect(operations.paths['/health/ready']?.['get']?.security).toEqual([]);
       expect(operations.paths['/health/ready']?.['get']?.['x-public']).toMatch(/probes/);
       for (const [path, methods] of Object.entries(operations.paths)) {
-        for (const [method, operation] of Object.entries(methods)) expect([path, method, Boolean(operation['x-public']) !== Boolean(operation.security)]).toEqual([path, method, true]);
+        for (const [method, operation] of Object.entries(methods)) {
+          expect([path, method, operation.security]).toEqual([path, method, operation['x-public'] ? [] : [{ apiKey: [] }, { jwt: [] }]]);
+        }
       }
       expect(Object.keys(document.paths['/workflows'] ?? {})).toEqual(expect.arrayContaining(['get', 'post']));
     } finally {
