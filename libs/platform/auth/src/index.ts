@@ -5,9 +5,13 @@
  * - `@Public(why)` / `@RequireRole(role)`: every route declares one; a route with neither is refused.
  * - `@CurrentIdentity()`: the caller (`Identity`: team and role); `actorOf` for `created_by`.
  * - `ApiKeys`: create, list, revoke and verify keys (also used by the operator CLI).
+ * - `ServiceCodeGrants`: which USSD service codes each team may claim (`uncoveredCodes` for publishing).
+ * - `AuditLog` / `recordAudit`: one row per change, in the change's transaction where it is a database write.
  */
 export * from './access.decorators.js';
 export * from './api-keys.js';
+export * from './audit-log.js';
 export * from './auth.guard.js';
 export * from './auth.module.js';
 export * from './identity.js';
+export * from './service-code-grants.js';
