@@ -10,7 +10,7 @@ import { TEAM_NAME } from './identity.js';
  */
 export const GRANT_PATTERN = /^\*(?:(?:[0-9]{1,6}\*){0,7}|[0-9]{1,6}(?:\*[0-9]{1,6}){0,7}#)$/;
 
-export function isGrantPattern(value: unknown): value is string {
+export function isGrantPattern(value: unknown): boolean {
   return typeof value === 'string' && GRANT_PATTERN.test(value);
 }
 
