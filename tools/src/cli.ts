@@ -30,15 +30,9 @@ Commands:
                      revoke a key by its id or listed prefix (usk_…); refused from then on
   teams create NAME  add a team (lower-case letters, digits, dashes)
   teams list         the teams
-  grants add --team TEAM --code PATTERN
-                     let a team claim a USSD service code (*384*12#) or every code under a
-                     prefix ending in * (*384*, or * for all)
+  grants add|remove --team TEAM --code PATTERN
+                     let a team claim a USSD code (*384*12#) or the codes under a prefix (*384*)
   grants list [--team TEAM]
-                     the grants, by team
-  grants remove --team TEAM --code PATTERN
-                     take a grant back (published workflows keep their codes until they publish again)
-
-Keys, teams and grants changes are written to the audit log as cli:<os user>.
 
 The database is DATABASE_URL, or the api's embedded PostgreSQL (EMBEDDED_PG_DIR) when it is unset.
 Dead letters are in Redis (REDIS_URL), beside the event stream (REDIS_KEY_PREFIX, EVENT_STREAM_KEY).
