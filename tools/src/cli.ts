@@ -30,8 +30,9 @@ Commands:
                      revoke a key by its id or listed prefix (usk_…); refused from then on
   teams create NAME  add a team (lower-case letters, digits, dashes)
   teams list         the teams
-  grants add|remove --team TEAM --code PATTERN
+  grants add --team TEAM --code PATTERN
                      let a team claim a USSD code (*384*12#) or the codes under a prefix (*384*)
+  grants remove --team TEAM --code PATTERN
   grants list [--team TEAM]
 
 The database is DATABASE_URL, or the api's embedded PostgreSQL (EMBEDDED_PG_DIR) when it is unset.
