@@ -1,8 +1,12 @@
+import { Module } from '@nestjs/common';
 import pg from 'pg';
+import { AuthModule } from '@ussd/platform-auth';
+import { migrateDatabase } from '@ussd/platform-database';
+import { bootstrap, PlatformModule } from '@ussd/platform-http';
 import { SESSION_STORE } from '@ussd/session-data-access';
 import type { SessionStore } from '@ussd/session-domain';
 import type { RunningApp } from '@ussd/platform-http';
-import { createTestKey, type TestDatabase } from '@ussd/platform-testing';
+import { createTestDatabase, createTestKey, silentLogger, type TestDatabase } from '@ussd/platform-testing';
 import { startApi } from './route-table.test-helpers.js';
 
 type Body = Record<string, unknown> & { type?: string; errors?: { pointer: string; code: string }[] };
@@ -18,6 +22,43 @@ interface AuditItem {
   requestId: string | null;
   details: Record<string, unknown>;
 }
+
+@Module({})
+class DevelopmentRoot {}
+
+describe('the development default', () => {
+  it('grants * to team default with the first development key, once, and records it as the system', async () => {
+    const database = await createTestDatabase();
+    const client = new pg.Client({ connectionString: database.url });
+    const write = process.stdout.write;
+    process.stdout.write = (() => true) as typeof process.stdout.write; // the key is printed once: keep it out of the test output
+    try {
+      await migrateDatabase(database.url, silentLogger());
+      const start = () =>
+        bootstrap({
+          defaults: { appName: 'api', port: 0 },
+          env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url },
+          rootModule: (context) => ({ module: DevelopmentRoot, imports: [PlatformModule.forRoot(context), AuthModule.forRoot({ developmentKey: true })] }),
+          handleSignals: false,
+          exit: () => undefined,
+        });
+      await (await start()).app.close();
+      await client.connect();
+      const grants = async () => (await client.query(`SELECT team, pattern, created_by FROM service_code_grants`)).rows;
+      expect(await grants()).toEqual([{ team: 'default', pattern: '*', created_by: 'npm start (first run)' }]);
+      const rows = (await client.query(`SELECT actor, actor_kind, team, action, target_id FROM audit_log`)).rows;
+      expect(rows).toEqual([{ actor: 'npm start (first run)', actor_kind: 'system', team: 'default', action: 'grant.add', target_id: '*' }]);
+      // Taken away by an admin, it is not given back by the next start (a live key exists).
+      await client.query(`DELETE FROM service_code_grants`);
+      await (await start()).app.close();
+      expect(await grants()).toEqual([]);
+    } finally {
+      process.stdout.write = write;
+      await client.end().catch(() => undefined);
+      await database.drop();
+    }
+  });
+});
 
 /** Service-code grants and the audit log through the api, on real PostgreSQL. */
 describe('service-code grants and the audit log over HTTP', () => {
