@@ -130,4 +130,25 @@ describe('AuditLog and ServiceCodeGrants against real PostgreSQL', () => {
     const actions = (await new AuditLog(dataSource).list({ targetType: 'service-code-grant' }, 10)).items.map((r) => r.action);
     expect(actions).toEqual(['grant.remove', 'grant.add']);
   });
+
+  it('keeps the grants a publish read until it commits: a concurrent removal waits for it', async () => {
+    await new ServiceCodeGrants(dataSource).add('default', '*777*', { actor: 'cli:ops', actorKind: 'cli', requestId: null });
+    const publishing = new pg.Client({ connectionString: database.url });
+    const removing = new pg.Client({ connectionString: database.url });
+    await publishing.connect();
+    await removing.connect();
+    try {
+      await publishing.query('BEGIN');
+      const inTransaction = { query: async <T>(sql: string, parameters?: unknown[]) => (await publishing.query(sql, parameters)).rows as T };
+      expect(await uncoveredCodes(inTransaction, 'default', ['*777*1#'])).toEqual([]);
+      await removing.query(`SET lock_timeout = '300ms'`);
+      const remove = `DELETE FROM service_code_grants WHERE team = 'default' AND pattern = '*777*'`;
+      await expect(removing.query(remove)).rejects.toThrow(/lock timeout/);
+      await publishing.query('COMMIT');
+      expect((await removing.query(remove)).rowCount).toBe(1);
+    } finally {
+      await publishing.end();
+      await removing.end();
+    }
+  });
 });

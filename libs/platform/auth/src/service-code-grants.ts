@@ -124,7 +124,8 @@ export class ServiceCodeGrants {
 /** The codes among `codes` that no grant of `team` covers, in the order given. Run it inside the publish transaction. */
 export async function uncoveredCodes(db: Queryable, team: string, codes: readonly string[]): Promise<string[]> {
   if (codes.length === 0) return [];
-  const rows = await db.query<{ pattern: string }[]>(`SELECT pattern FROM service_code_grants WHERE team = $1`, [team]);
+  // FOR SHARE: a concurrent removal of a grant this publish relies on waits until the publish commits.
+  const rows = await db.query<{ pattern: string }[]>(`SELECT pattern FROM service_code_grants WHERE team = $1 FOR SHARE`, [team]);
   const patterns = rows.map((row) => row.pattern);
   return codes.filter((code) => !patterns.some((pattern) => grantCovers(pattern, code)));
 }
