@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { MIGRATIONS } from '@ussd/platform-database';
 import { createTestDatabase, spawnApp, type TestDatabase } from '@ussd/platform-testing';
 import { join } from 'node:path';
+import pg from 'pg';
 
 /** Runs the built CLI (the test target depends on the build) as an operator would. */
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -10,7 +11,7 @@ const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 function run(args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, [cli, ...args], {
     encoding: 'utf8',
-    env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', USER: 'auditor', ...env },
     timeout: 60_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -118,7 +119,14 @@ describe('ussd CLI (migrate, revert, status)', () => {
       [['keys', 'list', '--role', 'admin'], 'keys list does not take --role.'],
       [['keys', 'revoke'], 'keys revoke takes one argument.'],
       [['teams', 'create'], 'teams create takes one argument.'],
-      [['status', '--name', 'x'], 'status: --name, --role, --team and --expires belong to keys.'],
+      [['status', '--name', 'x'], 'status: --name, --role, --team and --expires belong to keys, --code to grants.'],
+      [['grants'], 'grants: say add, list, remove.'],
+      [['grants', 'add', '--code', '*384*'], 'grants add needs --team TEAM.'],
+      [['grants', 'add', '--team', 'loans'], 'grants add needs --code'],
+      [['grants', 'add', '--team', 'loans', '--code', '*384'], 'grants add needs --code, an exact service code'],
+      [['grants', 'remove', '--team', 'loans', '--code', "*1#'; DROP TABLE teams; --"], 'grants remove needs --code'],
+      [['grants', 'list', '--code', '*1#'], 'grants list does not take --code.'],
+      [['grants', 'add', 'x', '--team', 'loans', '--code', '*1#'], 'grants add takes no arguments'],
     ])('refuses %j with usage and exit 2, before opening any database', (args, message) => {
       const result = run(args as string[], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
       expect([result.code, result.stderr.split('\n')[0]]).toEqual([2, expect.stringContaining(message)]);
@@ -132,6 +140,44 @@ describe('ussd CLI (migrate, revert, status)', () => {
       });
       expect(run(['teams', 'create', "x'; DROP TABLE teams; --"], env)).toMatchObject({ code: 1, stderr: expect.stringMatching(/^teams create failed: Team names are/) });
       expect(run(['teams', 'list'], env).stdout).toBe('default\nloans\n');
+    });
+
+    it('adds, lists and removes service-code grants, refusing an unknown team', () => {
+      const env = { DATABASE_URL: keysDb.url };
+      expect(run(['grants', 'add', '--team', 'loans', '--code', '*384*'], env)).toMatchObject({ code: 0, stdout: 'Granted *384* to team loans.\n' });
+      expect(run(['grants', 'add', '--team', 'loans', '--code', '*384*'], env)).toMatchObject({ code: 0, stdout: 'Team loans already holds *384*.\n' });
+      expect(run(['grants', 'add', '--team', 'default', '--code', '*500*1#'], env)).toMatchObject({ code: 0 });
+      const listed = run(['grants', 'list', '--team', 'loans'], env);
+      expect(listed.stdout).toMatch(/^loans {2}\*384\* {2}created-by=cli:\S+ {2}created=\S+\n1 grant\(s\)\n$/);
+      expect(run(['grants', 'list'], env).stdout.trim().split('\n').at(-1)).toBe('2 grant(s)');
+      expect(run(['grants', 'add', '--team', 'nope', '--code', '*1#'], env)).toMatchObject({ code: 1, stderr: 'grants add failed: No team "nope": create it first (teams create NAME).\n' });
+      expect(run(['grants', 'remove', '--team', 'loans', '--code', '*385*'], env)).toMatchObject({ code: 1, stderr: expect.stringContaining('Team loans holds no grant *385*') });
+      expect(run(['grants', 'remove', '--team', 'loans', '--code', '*384*'], env)).toMatchObject({ code: 0, stdout: 'Removed grant *384* from team loans.\n' });
+      expect(run(['grants', 'list', '--team', 'loans'], env).stdout).toBe('0 grant(s)\n');
+    });
+
+    it('writes an audit row for each team, key and grant change, as cli:<os user>, never with the key', async () => {
+      const client = new pg.Client({ connectionString: keysDb.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ actor: string; actor_kind: string; team: string; action: string; target_type: string; target_id: string; request_id: string | null; details: unknown }>(
+          `SELECT actor, actor_kind, team, action, target_type, target_id, request_id, details FROM audit_log ORDER BY id`,
+        );
+        // From the tests above: one team created (the second create changed nothing), one key created and revoked, two grants added, one removed.
+        expect(rows.map((r) => `${r.action} ${r.team} ${r.target_type}`)).toEqual([
+          'team.create loans team',
+          'key.create loans api-key',
+          'key.revoke loans api-key',
+          'grant.add loans service-code-grant',
+          'grant.add default service-code-grant',
+          'grant.remove loans service-code-grant',
+        ]);
+        for (const row of rows) expect(row).toMatchObject({ actor: 'cli:auditor', actor_kind: 'cli', request_id: null });
+        expect(rows[1]?.details).toMatchObject({ name: 'ci-deployer', role: 'publisher' });
+        expect(JSON.stringify(rows)).not.toContain('usk_');
+      } finally {
+        await client.end();
+      }
     });
   });
 

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { deleteDeadLetters, listDeadLetters, redriveDeadLetters } from '@ussd/execution-data-access';
 import { loadConfigOrExit } from '@ussd/platform-config';
 import { createDataSource, migrationStatus, openDatabase, revertLastMigration, runMigrations } from '@ussd/platform-database';
-import { ApiKeyInputError, ApiKeys, isRole, ROLES } from '@ussd/platform-auth';
+import { ApiKeyInputError, ApiKeys, AuditLog, GrantInputError, GrantTeamNotFoundError, isGrantPattern, isRole, ROLES, ServiceCodeGrants } from '@ussd/platform-auth';
 import { createLogger, type Logger } from '@ussd/platform-logging';
 import { connectRedis } from '@ussd/platform-redis';
 
@@ -30,6 +30,10 @@ Commands:
                      revoke a key by its id or listed prefix (usk_…); refused from then on
   teams create NAME  add a team (lower-case letters, digits, dashes)
   teams list         the teams
+  grants add --team TEAM --code PATTERN
+                     let a team claim a USSD code (*384*12#) or the codes under a prefix (*384*)
+  grants remove --team TEAM --code PATTERN
+  grants list [--team TEAM]
 
 The database is DATABASE_URL, or the api's embedded PostgreSQL (EMBEDDED_PG_DIR) when it is unset.
 Dead letters are in Redis (REDIS_URL), beside the event stream (REDIS_KEY_PREFIX, EVENT_STREAM_KEY).
@@ -112,6 +116,7 @@ async function main(argv: string[]): Promise<number> {
         role: { type: 'string' },
         team: { type: 'string' },
         expires: { type: 'string' },
+        code: { type: 'string' },
       },
     });
   } catch (error) {
@@ -125,12 +130,12 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'dead-letters') return deadLetters(extra, parsed.values);
   if (parsed.values.limit !== undefined || parsed.values.after !== undefined || parsed.values.all) return usageError(`${command ?? 'No command'}: --limit, --after and --all belong to dead-letters.`);
-  const identityOptions = { name: parsed.values.name, role: parsed.values.role, team: parsed.values.team, expires: parsed.values.expires };
-  if (command === 'keys' || command === 'teams') {
+  const identityOptions = { name: parsed.values.name, role: parsed.values.role, team: parsed.values.team, expires: parsed.values.expires, code: parsed.values.code };
+  if (command === 'keys' || command === 'teams' || command === 'grants') {
     const problem = checkIdentityUsage(command, extra, identityOptions);
     if (problem !== undefined) return usageError(problem);
   } else if (Object.values(identityOptions).some((value) => value !== undefined)) {
-    return usageError(`${command ?? 'No command'}: --name, --role, --team and --expires belong to keys.`);
+    return usageError(`${command ?? 'No command'}: --name, --role, --team and --expires belong to keys, --code to grants.`);
   } else if (command === undefined || !['migrate', 'revert', 'status'].includes(command) || extra.length > 0) {
     process.stderr.write(`${command === undefined ? 'No command given.' : `Unknown command: ${JSON.stringify([command, ...extra].join(' ')).slice(0, 80)}`}\n\n${USAGE}`);
     return 2;
@@ -163,13 +168,15 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'keys':
-      case 'teams': {
+      case 'teams':
+      case 'grants': {
         const { pending } = await migrationStatus(dataSource);
         if (pending.length > 0) {
           process.stderr.write(`${command} failed: the schema is not up to date (${pending.length} pending migration(s)): run \`npm run cli -- migrate\` first.\n`);
           return 1;
         }
-        return await identityCommand(new ApiKeys(dataSource), command, extra, identityOptions);
+        if (command === 'grants') return await grantsCommand(new ServiceCodeGrants(dataSource), extra, identityOptions);
+        return await identityCommand(new ApiKeys(dataSource), new AuditLog(dataSource), command, extra, identityOptions);
       }
       default: {
         const { applied, pending } = await migrationStatus(dataSource);
@@ -193,16 +200,24 @@ interface IdentityOptions {
   readonly role: string | undefined;
   readonly team: string | undefined;
   readonly expires: string | undefined;
+  readonly code: string | undefined;
+}
+
+/** Who the audit log records for a CLI change: the operating-system user. */
+function cliActor(): { actor: string; actorKind: 'cli'; requestId: null } {
+  return { actor: `cli:${process.env['USER'] ?? 'operator'}`.slice(0, 255), actorKind: 'cli', requestId: null };
 }
 
 /** Usage problems of `keys` and `teams`, found before any database is opened. */
-function checkIdentityUsage(command: 'keys' | 'teams', args: string[], options: IdentityOptions): string | undefined {
+function checkIdentityUsage(command: 'keys' | 'teams' | 'grants', args: string[], options: IdentityOptions): string | undefined {
   const [action, ...rest] = args;
   const given = Object.entries(options).filter(([, value]) => value !== undefined).map(([name]) => `--${name}`);
   const allowed: Record<string, { args: number; options: string[] }> =
     command === 'keys'
       ? { create: { args: 0, options: ['--name', '--role', '--team', '--expires'] }, list: { args: 0, options: ['--team'] }, revoke: { args: 1, options: [] } }
-      : { create: { args: 1, options: [] }, list: { args: 0, options: [] } };
+      : command === 'grants'
+        ? { add: { args: 0, options: ['--team', '--code'] }, list: { args: 0, options: ['--team'] }, remove: { args: 0, options: ['--team', '--code'] } }
+        : { create: { args: 1, options: [] }, list: { args: 0, options: [] } };
   const rule = action === undefined ? undefined : allowed[action];
   if (rule === undefined) return `${command}: say ${Object.keys(allowed).join(', ')}${action === undefined ? '' : ` (not ${JSON.stringify(action.slice(0, 40))})`}.`;
   if (rest.length !== rule.args) return `${command} ${action} takes ${rule.args === 0 ? 'no arguments' : 'one argument'}${rest.length > rule.args ? `, not ${JSON.stringify(rest.join(' ').slice(0, 60))}` : ''}.`;
@@ -213,7 +228,45 @@ function checkIdentityUsage(command: 'keys' | 'teams', args: string[], options: 
     if (options.role === undefined || !isRole(options.role)) return `keys create needs --role, one of ${ROLES.join(', ')}${options.role === undefined ? '' : ` (not ${JSON.stringify(options.role.slice(0, 40))})`}.`;
     if (options.expires !== undefined && parseExpiry(options.expires) === undefined) return `--expires: a date (2027-01-31, 2027-01-31T12:00:00Z) or a number of days (30d), in the future; got ${JSON.stringify(options.expires.slice(0, 40))}.`;
   }
+  if (command === 'grants' && action !== 'list') {
+    if (options.team === undefined) return `grants ${action} needs --team TEAM.`;
+    if (options.code === undefined || !isGrantPattern(options.code)) {
+      return `grants ${action} needs --code, an exact service code like '*384*12#' or a prefix ending in * like '*384*' (quote it in the shell)${options.code === undefined ? '' : `; got ${JSON.stringify(options.code.slice(0, 40))}`}.`;
+    }
+  }
   return undefined;
+}
+
+async function grantsCommand(grants: ServiceCodeGrants, args: string[], options: IdentityOptions): Promise<number> {
+  // checkIdentityUsage has made sure --team and a well-formed --code are there for add and remove.
+  const [action] = args;
+  const team = options.team ?? '';
+  const pattern = options.code ?? '';
+  try {
+    if (action === 'list') {
+      const list = await grants.list(options.team);
+      for (const g of list) process.stdout.write(`${g.team}  ${g.pattern}  created-by=${g.createdBy}  created=${g.createdAt.toISOString()}\n`);
+      process.stdout.write(`${list.length} grant(s)\n`);
+      return 0;
+    }
+    if (action === 'add') {
+      const { added } = await grants.add(team, pattern, cliActor());
+      process.stdout.write(added ? `Granted ${pattern} to team ${team}.\n` : `Team ${team} already holds ${pattern}.\n`);
+      return 0;
+    }
+    if (!(await grants.remove(team, pattern, cliActor()))) {
+      process.stderr.write(`Team ${team} holds no grant ${pattern} (see grants list --team ${team}).\n`);
+      return 1;
+    }
+    process.stdout.write(`Removed grant ${pattern} from team ${team}.\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof GrantInputError || error instanceof GrantTeamNotFoundError) {
+      process.stderr.write(`grants ${action} failed: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
 }
 
 function parseExpiry(text: string): Date | undefined {
@@ -222,7 +275,7 @@ function parseExpiry(text: string): Date | undefined {
   return date !== undefined && Number.isFinite(date.getTime()) && date.getTime() > Date.now() ? date : undefined;
 }
 
-async function identityCommand(keys: ApiKeys, command: 'keys' | 'teams', args: string[], options: IdentityOptions): Promise<number> {
+async function identityCommand(keys: ApiKeys, audit: AuditLog, command: 'keys' | 'teams', args: string[], options: IdentityOptions): Promise<number> {
   // checkIdentityUsage has made sure what each action needs is there.
   const [action, argument = ''] = args;
   try {
@@ -232,6 +285,7 @@ async function identityCommand(keys: ApiKeys, command: 'keys' | 'teams', args: s
         return 0;
       }
       const created = await keys.createTeam(argument);
+      if (created) await audit.record({ ...cliActor(), team: argument, action: 'team.create', targetType: 'team', targetId: argument });
       process.stdout.write(created ? `Created team ${argument}.\n` : `Team ${argument} already exists.\n`);
       return 0;
     }
@@ -241,9 +295,11 @@ async function identityCommand(keys: ApiKeys, command: 'keys' | 'teams', args: s
         name: options.name ?? '',
         role: options.role as (typeof ROLES)[number],
         team: options.team ?? 'default',
-        createdBy: `cli:${process.env['USER'] ?? 'operator'}`.slice(0, 255),
+        createdBy: cliActor().actor,
         ...(expiresAt === undefined ? {} : { expiresAt }),
       });
+      // The key's id, name and role: never the key.
+      await audit.record({ ...cliActor(), team: record.team, action: 'key.create', targetType: 'api-key', targetId: record.id, details: { name: record.name, role: record.role, expiresAt: record.expiresAt?.toISOString() ?? null } });
       process.stdout.write(
         `Created key ${record.id} (${record.prefix}…): name ${record.name}, team ${record.team}, role ${record.role}, ${record.expiresAt ? `expires ${record.expiresAt.toISOString()}` : 'no expiry'}.\n` +
           `Send it as "Authorization: Bearer <key>". It is shown only now; keep it in a secret store.\n${key}\n`,
@@ -266,6 +322,7 @@ async function identityCommand(keys: ApiKeys, command: 'keys' | 'teams', args: s
       process.stderr.write(`No live key with id or prefix ${JSON.stringify(argument.slice(0, 60))} (see keys list).\n`);
       return 1;
     }
+    await audit.record({ ...cliActor(), team: revoked.team, action: 'key.revoke', targetType: 'api-key', targetId: revoked.id, details: { name: revoked.name } });
     process.stdout.write(`Revoked ${revoked.id} (${revoked.prefix}…, ${revoked.name}, team ${revoked.team}).\n`);
     return 0;
   } catch (error) {

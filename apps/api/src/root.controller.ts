@@ -14,6 +14,8 @@ export class RootController {
       workflows: '/workflows',
       executions: '/executions',
       sessions: '/sessions?msisdn=',
+      serviceCodeGrants: '/teams/{team}/service-codes',
+      audit: '/audit',
       ussd: { africastalking: '/ussd/africastalking', hubtel: '/ussd/hubtel' },
       health: { live: '/health/live', ready: '/health/ready', startup: '/health/startup' },
     };

@@ -16,6 +16,11 @@ export class ExecutionAccess {
     private readonly logs: ExecutionLogRepository,
   ) {}
 
+  /** The team a workflow (and so its executions) belongs to; undefined for an unknown workflow. */
+  teamOf(workflowId: string): Promise<string | undefined> {
+    return this.workflows.ownerOf(workflowId);
+  }
+
   async requireWorkflow(workflowId: string, caller: Identity): Promise<void> {
     if (caller.role === 'admin') return;
     if (!sees(caller, await this.workflows.ownerOf(workflowId))) throw new WorkflowNotFoundException(workflowId);

@@ -1,10 +1,10 @@
-import { Body, Controller, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, Post, Res, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { JsonOnlyGuard, openApiSchema, UuidParam, ZodValidationPipe } from '@ussd/platform-http';
 import { ExecutionIdParam, RunExecutionBody, RunOutcome } from './execution.dto.js';
 import { ExecutionRunner, type RunResult } from './execution-runner.service.js';
-import { CurrentIdentity, type Identity, RequireRole } from '@ussd/platform-auth';
+import { AuditLog, auditActor, CurrentIdentity, type Identity, RequireRole } from '@ussd/platform-auth';
 import { ExecutionAccess } from './execution-access.service.js';
 
 const problem = { description: 'application/problem+json' };
@@ -22,6 +22,7 @@ export class ExecutionRunsController {
   constructor(
     private readonly runner: ExecutionRunner,
     private readonly access: ExecutionAccess,
+    @Inject(AuditLog) private readonly audit: AuditLog,
   ) {}
 
   @Post('workflows/:workflowId/executions')
@@ -53,7 +54,16 @@ export class ExecutionRunsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     await this.access.requireExecution(executionId, caller);
-    return send(reply, await this.runner.retry(executionId));
+    const result = await this.runner.retry(executionId);
+    await this.audit.record({
+      ...auditActor(caller),
+      team: (await this.access.teamOf(result.outcome.workflowId)) ?? null,
+      action: 'execution.retry',
+      targetType: 'execution',
+      targetId: executionId,
+      details: { retryExecutionId: result.outcome.executionId, workflowId: result.outcome.workflowId },
+    });
+    return send(reply, result);
   }
 
   @Post('executions/:executionId/cancel')
@@ -64,6 +74,15 @@ export class ExecutionRunsController {
   @ApiResponse({ status: 409, description: 'already finished, or running in another process' })
   async cancel(@Param('executionId', new ZodValidationPipe(ExecutionIdParam)) executionId: string, @CurrentIdentity() caller: Identity) {
     await this.access.requireExecution(executionId, caller);
-    return this.runner.cancel(executionId);
+    const outcome = await this.runner.cancel(executionId);
+    await this.audit.record({
+      ...auditActor(caller),
+      team: (await this.access.teamOf(outcome.workflowId)) ?? null,
+      action: 'execution.cancel',
+      targetType: 'execution',
+      targetId: executionId,
+      details: { workflowId: outcome.workflowId, status: outcome.status },
+    });
+    return outcome;
   }
 }

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { grantServiceCodes, ussdServiceCodes } from '@ussd/platform-testing';
 import { startExecutionApp, type TestApp } from './test-app.test-helpers.js';
 
 /** A 5-node HTTP workflow: transform -> http.request -> switch -> transform -> end. */
@@ -89,6 +90,7 @@ describe('running executions over HTTP against real PostgreSQL', () => {
   }
 
   async function publishedWorkflow(spec: unknown): Promise<string> {
+    await grantServiceCodes(app.database.url, 'default', ussdServiceCodes(spec));
     const created = await call('POST', '/workflows', { name: 'runnable', spec });
     const id = created.body['workflowId'] as string;
     const published = await call('POST', `/workflows/${id}/versions/1/publish`);

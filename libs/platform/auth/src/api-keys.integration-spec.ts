@@ -3,6 +3,8 @@ import { parseConfig } from '@ussd/platform-config';
 import { createDataSource, migrateDatabase } from '@ussd/platform-database';
 import { createTestDatabase, silentLogger, type TestDatabase } from '@ussd/platform-testing';
 import { ApiKeyInputError, ApiKeys, looksLikeApiKey } from './api-keys.js';
+import { AuditLog } from './audit-log.js';
+import { GrantInputError, GrantTeamNotFoundError, ServiceCodeGrants, uncoveredCodes } from './service-code-grants.js';
 import { roleAtLeast, sees } from './identity.js';
 
 describe('ApiKeys against real PostgreSQL', () => {
@@ -82,5 +84,71 @@ describe('ApiKeys against real PostgreSQL', () => {
     const loans = { kind: 'api-key', id: '1', name: 'k', team: 'loans', role: 'editor' } as const;
     expect([sees(loans, 'loans'), sees(loans, 'airtime'), sees(loans, undefined)]).toEqual([true, false, false]);
     expect([sees({ ...loans, role: 'admin' }, 'airtime'), sees({ ...loans, role: 'admin' }, undefined)]).toEqual([true, true]);
+  });
+});
+
+describe('AuditLog and ServiceCodeGrants against real PostgreSQL', () => {
+  let database: TestDatabase;
+  let dataSource: Awaited<ReturnType<ReturnType<typeof createDataSource>['initialize']>>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await migrateDatabase(database.url, silentLogger());
+    dataSource = await createDataSource(database.url, parseConfig({}, { appName: 'test', port: 0 }).database, 'test').initialize();
+  });
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await database?.drop();
+  });
+
+  it('writes a row with the change, and none when the change’s transaction rolls back', async () => {
+    const audit = new AuditLog(dataSource);
+    const entry = { actor: 'loans/ci', actorKind: 'api-key', team: 'loans', action: 'secret.set', targetType: 'secret', targetId: 'BILLING_TOKEN', requestId: 'r-1', details: { name: 'BILLING_TOKEN' } } as const;
+    await expect(
+      dataSource.transaction(async (manager) => {
+        await audit.record(entry, manager);
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    expect((await audit.list({}, 10)).items).toEqual([]);
+    await dataSource.transaction((manager) => audit.record(entry, manager));
+    const { items, nextCursor } = await audit.list({ targetType: 'secret' }, 10);
+    expect(items).toEqual([expect.objectContaining({ actor: 'loans/ci', actorKind: 'api-key', team: 'loans', action: 'secret.set', targetId: 'BILLING_TOKEN', requestId: 'r-1', details: { name: 'BILLING_TOKEN' } })]);
+    expect(nextCursor).toBeNull();
+  });
+
+  it('grants and removes patterns, each with one audit row, and refuses malformed patterns and unknown teams', async () => {
+    const grants = new ServiceCodeGrants(dataSource);
+    const by = { actor: 'cli:ops', actorKind: 'cli', requestId: null } as const;
+    await expect(grants.add('default', '*384', by)).rejects.toThrow(GrantInputError);
+    await expect(grants.add('nope', '*384*', by)).rejects.toThrow(GrantTeamNotFoundError);
+    expect((await grants.add('default', '*384*', by)).added).toBe(true);
+    expect((await grants.add('default', '*384*', by)).added).toBe(false);
+    expect(await uncoveredCodes(dataSource, 'default', ['*384*1#', '*385*1#', '*384#'])).toEqual(['*385*1#', '*384#']);
+    expect(await grants.remove('default', '*384*', by)).toBe(true);
+    expect(await grants.remove('default', '*384*', by)).toBe(false);
+    const actions = (await new AuditLog(dataSource).list({ targetType: 'service-code-grant' }, 10)).items.map((r) => r.action);
+    expect(actions).toEqual(['grant.remove', 'grant.add']);
+  });
+
+  it('keeps the grants a publish read until it commits: a concurrent removal waits for it', async () => {
+    await new ServiceCodeGrants(dataSource).add('default', '*777*', { actor: 'cli:ops', actorKind: 'cli', requestId: null });
+    const publishing = new pg.Client({ connectionString: database.url });
+    const removing = new pg.Client({ connectionString: database.url });
+    await publishing.connect();
+    await removing.connect();
+    try {
+      await publishing.query('BEGIN');
+      const inTransaction = { query: async <T>(sql: string, parameters?: unknown[]) => (await publishing.query(sql, parameters)).rows as T };
+      expect(await uncoveredCodes(inTransaction, 'default', ['*777*1#'])).toEqual([]);
+      await removing.query(`SET lock_timeout = '300ms'`);
+      const remove = `DELETE FROM service_code_grants WHERE team = 'default' AND pattern = '*777*'`;
+      await expect(removing.query(remove)).rejects.toThrow(/lock timeout/);
+      await publishing.query('COMMIT');
+      expect((await removing.query(remove)).rowCount).toBe(1);
+    } finally {
+      await publishing.end();
+      await removing.end();
+    }
   });
 });

@@ -6,6 +6,9 @@ import { InjectLogger, type Logger, ROOT_LOGGER } from '@ussd/platform-logging';
 import { ApiKeys } from './api-keys.js';
 import { AuthGuard, JWT_TOKENS } from './auth.guard.js';
 import { JwtTokens } from './jwt-tokens.js';
+import { AuditLog } from './audit-log.js';
+import { AuthGuard } from './auth.guard.js';
+import { ServiceCodeGrants } from './service-code-grants.js';
 
 export interface AuthModuleOptions {
   /**
@@ -21,6 +24,7 @@ const AUTH_OPTIONS = Symbol('AUTH_OPTIONS');
 class DevelopmentKey implements OnApplicationBootstrap {
   constructor(
     @Inject(ApiKeys) private readonly keys: ApiKeys,
+    @Inject(ServiceCodeGrants) private readonly grants: ServiceCodeGrants,
     @Inject(AUTH_OPTIONS) private readonly options: AuthModuleOptions,
     @InjectLogger() private readonly logger: Logger,
     @Inject(PLATFORM_CONFIG) private readonly config: PlatformConfig,
@@ -30,6 +34,9 @@ class DevelopmentKey implements OnApplicationBootstrap {
     if (!this.options.developmentKey || (await this.keys.countLive()) > 0) return;
     const { key, record } = await this.keys.create({ name: 'development', team: 'default', role: 'admin', createdBy: 'npm start (first run)' });
     this.logger.info({ keyId: record.id, prefix: record.prefix }, 'created a development admin key (team default)');
+    // Once, with the first key: team default may claim every service code, so the README's USSD
+    // walkthrough works on a fresh development database. Never in production (no development key there).
+    await this.grants.add('default', '*', { actor: 'npm start (first run)', actorKind: 'system', requestId: null });
     // Straight to the terminal, never through the logger: a key is a secret and logs are kept.
     const port = this.config.port === 0 ? 'PORT' : String(this.config.port);
     process.stdout.write(
@@ -39,7 +46,8 @@ class DevelopmentKey implements OnApplicationBootstrap {
 }
 
 /**
- * Identities for an app: the API key store and the global default-deny guard.
+ * Identities for an app: the API key store, the global default-deny guard, service-code grants
+ * and the audit log.
  * See docs/security.md.
  */
 @Module({})
@@ -56,10 +64,12 @@ export class AuthModule {
           inject: [PLATFORM_CONFIG, DataSource, ROOT_LOGGER],
           useFactory: (config: PlatformConfig, dataSource: DataSource, logger: Logger) => (config.jwt === undefined ? null : new JwtTokens(config.jwt, dataSource, logger)),
         },
+        { provide: AuditLog, inject: [DataSource], useFactory: (dataSource: DataSource) => new AuditLog(dataSource) },
+        { provide: ServiceCodeGrants, inject: [DataSource], useFactory: (dataSource: DataSource) => new ServiceCodeGrants(dataSource) },
         { provide: APP_GUARD, useClass: AuthGuard },
         DevelopmentKey,
       ],
-      exports: [ApiKeys],
+      exports: [ApiKeys, AuditLog, ServiceCodeGrants],
     };
   }
 }

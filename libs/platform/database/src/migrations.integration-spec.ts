@@ -41,7 +41,7 @@ describe('migrations on real PostgreSQL', () => {
     expect(applied).toEqual(MIGRATIONS.map((m) => m.name));
     expect(await runMigrations(dataSource, logger)).toEqual([]);
     expect(await migrationStatus(dataSource)).toEqual({ applied: applied, pending: [] });
-    expect(await tables(dataSource)).toEqual(['api_keys', 'execution_logs', 'execution_retries', 'node_execution_logs', 'teams', 'ussd_claims', 'workflow_teams', 'workflows']);
+    expect(await tables(dataSource)).toEqual(['api_keys', 'audit_log', 'execution_logs', 'execution_retries', 'node_execution_logs', 'service_code_grants', 'teams', 'ussd_claims', 'workflow_teams', 'workflows']);
   });
 
   it('creates the seed schema, with the composite unique key on workflows and not the single-column one', async () => {
@@ -54,6 +54,11 @@ describe('migrations on real PostgreSQL', () => {
     );
     expect(indexes.map((i) => i.indexname)).toEqual([
       'idx_api_keys_team',
+      'idx_audit_log_action',
+      'idx_audit_log_actor',
+      'idx_audit_log_at',
+      'idx_audit_log_target',
+      'idx_audit_log_team',
       'idx_execution_logs_execution_id',
       'idx_execution_logs_session_id',
       'idx_execution_logs_started_at',
@@ -125,6 +130,36 @@ describe('migrations on real PostgreSQL', () => {
       ]);
       // Workflows from before teams belong to the default team (CreateWorkflowTeams).
       expect(await db.query(`SELECT workflow_id, team FROM workflow_teams ORDER BY workflow_id`)).toEqual([a, b, c, d].map((id) => ({ workflow_id: id, team: 'default' })));
+    } finally {
+      await db.destroy();
+      await fresh.drop();
+    }
+  });
+
+  it('grants each team the codes its published versions claim (active or not), nothing for drafts or malformed codes', async () => {
+    const fresh = await createTestDatabase();
+    const db = await createDataSource(fresh.url, config.database, 'grants').initialize();
+    try {
+      await runMigrations(db, logger);
+      while ((await revertLastMigration(db, logger)) !== 'CreateServiceCodeGrants1795600006000'); // back to before grants
+      await db.query(`INSERT INTO teams (name) VALUES ('loans'), ('airtime')`);
+      const ussd = (...codes: string[]) => JSON.stringify({ triggers: [...codes.map((code) => ({ type: 'ussd', serviceCode: code, environments: ['production'], entry: 'a' })), { type: 'http', entry: 'a' }] });
+      const insert = `INSERT INTO workflows (workflow_id, version, name, spec, created_by, published_at, is_active) VALUES ($1, $2, 'w', $3::jsonb, 't', $4, $5)`;
+      const [a, b, c] = ['00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b', '00000000-0000-4000-8000-00000000000c'];
+      await db.query(insert, [a, 1, ussd('*384*1#'), '2026-01-01T00:00:00Z', true]);
+      await db.query(insert, [a, 2, ussd('*384*2#', '*384*3#'), '2026-01-02T00:00:00Z', true]);
+      await db.query(insert, [a, 3, ussd('*384*9#'), null, true]); // a draft: not granted
+      await db.query(insert, [b, 1, ussd('*500#', "*1#'; DROP TABLE teams; --"), '2026-01-01T00:00:00Z', false]); // inactive still granted; a malformed code is not
+      await db.query(insert, [c, 1, JSON.stringify({ triggers: 'garbage' }), '2026-01-01T00:00:00Z', true]);
+      await db.query(`INSERT INTO workflow_teams (workflow_id, team) VALUES ($1, 'loans'), ($2, 'airtime'), ($3, 'default') ON CONFLICT (workflow_id) DO UPDATE SET team = EXCLUDED.team`, [a, b, c]);
+      await runMigrations(db, logger);
+      expect(await db.query(`SELECT team, pattern FROM service_code_grants ORDER BY team, pattern`)).toEqual([
+        { team: 'airtime', pattern: '*500#' },
+        { team: 'loans', pattern: '*384*1#' },
+        { team: 'loans', pattern: '*384*2#' },
+        { team: 'loans', pattern: '*384*3#' },
+      ]);
+      await expect(db.query(`INSERT INTO service_code_grants (team, pattern, created_by) VALUES ('loans', '*384', 't')`)).rejects.toThrow(/check constraint/);
     } finally {
       await db.destroy();
       await fresh.drop();

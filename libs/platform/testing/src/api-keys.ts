@@ -34,3 +34,32 @@ export async function createTestKey(databaseUrl: string, role: TestRole = 'admin
     await client.end();
   }
 }
+
+/**
+ * Lets `team` claim the USSD service codes or prefixes `patterns` (docs/security.md, "Service-code
+ * grants"), as `grants add` would; the team is created if needed. Tests that publish USSD
+ * workflows grant what they publish.
+ */
+export async function grantServiceCodes(databaseUrl: string, team: string, patterns: readonly string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`INSERT INTO teams (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [team]);
+    await client.query(
+      `INSERT INTO service_code_grants (team, pattern, created_by) SELECT $1, p, 'test' FROM UNNEST($2::text[]) AS p ON CONFLICT (team, pattern) DO NOTHING`,
+      [team, [...patterns]],
+    );
+  } finally {
+    await client.end();
+  }
+}
+
+/** The USSD service codes a spec's triggers claim (to grant them before publishing it). */
+export function ussdServiceCodes(spec: unknown): string[] {
+  const triggers = (spec as { triggers?: unknown } | null)?.triggers;
+  if (!Array.isArray(triggers)) return [];
+  return triggers.flatMap((trigger: unknown) => {
+    const t = trigger as { type?: unknown; serviceCode?: unknown } | null;
+    return t?.type === 'ussd' && typeof t.serviceCode === 'string' ? [t.serviceCode] : [];
+  });
+}

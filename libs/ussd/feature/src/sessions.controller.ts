@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, Param, Query } from '@nestjs/common';
+import { Controller, Delete, Get, Inject, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
@@ -7,7 +7,7 @@ import { InjectSessionStore } from '@ussd/session-data-access';
 import type { SessionState, SessionStore } from '@ussd/session-domain';
 import { MAX_SESSION_ID_LENGTH, normalizeMsisdn } from '@ussd/ussd-domain';
 import { UssdHopService } from './ussd-hop.service.js';
-import { CurrentIdentity, type Identity, maskPhoneNumbersIn, masksPhoneNumbers, RequireRole, sees } from '@ussd/platform-auth';
+import { AuditLog, auditActor, CurrentIdentity, type Identity, maskPhoneNumbersIn, masksPhoneNumbers, RequireRole, sees } from '@ussd/platform-auth';
 import { WorkflowRepository } from '@ussd/workflow-data-access';
 import { readConversation } from './conversation.js';
 
@@ -29,6 +29,7 @@ export class SessionsController {
     private readonly hops: UssdHopService,
     @InjectConfig() private readonly config: PlatformConfig,
     private readonly workflows: WorkflowRepository,
+    @Inject(AuditLog) private readonly audit: AuditLog,
   ) {}
 
   @Get()
@@ -72,6 +73,16 @@ export class SessionsController {
     if (last === 'busy') {
       throw new ProblemException({ type: 'urn:problem:session:busy', title: 'Session busy', status: 409, detail: `A hop of session ${sessionId} is still running; try again.`, retryAfterSeconds: 1 });
     }
+    // The session id only: never the phone number nor what was typed.
+    const workflowId = readConversation(stored.state.data)?.workflowId;
+    await this.audit.record({
+      ...auditActor(caller),
+      team: workflowId === undefined ? null : ((await this.workflows.ownerOf(workflowId)) ?? null),
+      action: 'session.delete',
+      targetType: 'session',
+      targetId: sessionId,
+      details: workflowId === undefined ? {} : { workflowId },
+    });
     return last;
   }
 

@@ -5,7 +5,7 @@ import { ExecutionFeatureModule } from '@ussd/execution-feature';
 import { AuthModule } from '@ussd/platform-auth';
 import { migrateDatabase } from '@ussd/platform-database';
 import { bootstrap, PlatformModule, type RunningApp } from '@ussd/platform-http';
-import { createTestDatabase, createTestKey, silentLogger, type TestDatabase } from '@ussd/platform-testing';
+import { createTestDatabase, createTestKey, grantServiceCodes, silentLogger, type TestDatabase, ussdServiceCodes } from '@ussd/platform-testing';
 import { WorkflowFeatureModule } from '@ussd/workflow-feature';
 import { UssdFeatureModule } from './ussd-feature.module.js';
 
@@ -21,7 +21,7 @@ export interface UssdTestApp {
   close(): Promise<void>;
   /** JSON API call with the admin key. */
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
-  /** Creates and publishes a workflow; returns its id. */
+  /** Grants team `default` the spec's service codes, creates and publishes the workflow; returns its id. */
   publish(spec: unknown): Promise<string>;
   /** Waits until GET /executions/{id} satisfies `until` (the log is written asynchronously). */
   logged(executionId: string, until?: (body: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
@@ -60,6 +60,7 @@ export async function startUssdApp(env: Record<string, string> = {}): Promise<Us
       await database.drop();
     },
     publish: async (spec) => {
+      await grantServiceCodes(database.url, 'default', ussdServiceCodes(spec));
       const created = await call('POST', '/workflows', { name: 'ussd', spec });
       if (created.status !== 201) throw new Error(`create failed: ${JSON.stringify(created.body)}`);
       const id = created.body['workflowId'] as string;

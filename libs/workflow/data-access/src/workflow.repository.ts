@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { type DataSource, type EntityManager, QueryFailedError } from 'typeorm';
+import { type AuditAction, type AuditActorKind, recordAudit, uncoveredCodes } from '@ussd/platform-auth';
 import { ussdClaims, type UssdClaim, type WorkflowSpec } from '@ussd/workflow-domain';
 import { WorkflowEntity } from './workflow.entity.js';
 
@@ -26,6 +27,30 @@ export class UssdClaimConflictError extends Error {
     );
     this.name = 'UssdClaimConflictError';
   }
+}
+
+/** Publishing (or rolling back, or reactivating) would claim service codes no grant of the workflow's team covers. */
+export class ServiceCodeNotGrantedError extends Error {
+  constructor(
+    readonly workflowId: string,
+    readonly team: string,
+    readonly serviceCodes: readonly string[],
+  ) {
+    super(`workflow ${workflowId} (team ${team}) claims ${serviceCodes.join(', ')}, which no grant of its team covers`);
+    this.name = 'ServiceCodeNotGrantedError';
+  }
+}
+
+/**
+ * Who makes a change and how the audit log names it: the repository writes the row in the
+ * change's own transaction (team, target and version filled in here), so a change that fails
+ * leaves no row and a row never describes a change that did not happen.
+ */
+export interface WorkflowAudit {
+  readonly actor: string;
+  readonly actorKind: AuditActorKind;
+  readonly action: AuditAction;
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 export interface NewWorkflowVersion {
@@ -109,7 +134,7 @@ export class WorkflowRepository {
    * gets VersionTakenError. With `expectedVersion` the insert only happens if the newest
    * version is still that one (optimistic concurrency for If-Match).
    */
-  async insertNextVersion(input: NewWorkflowVersion, expectedLatest?: number): Promise<WorkflowEntity> {
+  async insertNextVersion(input: NewWorkflowVersion, expectedLatest?: number, audit?: WorkflowAudit): Promise<WorkflowEntity> {
     const params = [
       input.workflowId,
       input.name,
@@ -137,7 +162,8 @@ export class WorkflowRepository {
         if (first && first['version'] === 1) {
           await manager.query(`INSERT INTO workflow_teams (workflow_id, team) VALUES ($1, $2) ON CONFLICT (workflow_id) DO NOTHING`, [input.workflowId, input.team ?? 'default']);
         }
-        if (first && input.publish === true && first['is_active'] === true) await this.claim(manager, input.workflowId, first['spec']);
+        if (first && input.publish === true && first['is_active'] === true) await this.claim(manager, input.workflowId, first['spec'], audit);
+        if (first && audit) await this.audit(manager, input.workflowId, audit, { version: first['version'] });
         return first;
       });
       if (!row) throw new VersionTakenError(input.workflowId, (expectedLatest ?? 0) + 1);
@@ -185,7 +211,7 @@ export class WorkflowRepository {
   }
 
   /** Edits a draft. Returns null when the version is missing or already published (immutable). */
-  async updateDraft(workflowId: string, version: number, changes: WorkflowDraftChanges): Promise<WorkflowEntity | null> {
+  async updateDraft(workflowId: string, version: number, changes: WorkflowDraftChanges, audit?: WorkflowAudit): Promise<WorkflowEntity | null> {
     const params: unknown[] = [workflowId, version];
     const set: string[] = [];
     const assign = (column: string, value: unknown, cast = '') => {
@@ -201,11 +227,16 @@ export class WorkflowRepository {
       const current = await this.findVersion(workflowId, version);
       return current?.publishedAt === null ? current : null;
     }
-    const rows = await this.mutate(
-      `UPDATE workflows SET ${set.join(', ')} WHERE workflow_id = $1 AND version = $2 AND published_at IS NULL RETURNING *`,
-      params,
-    );
-    return rows[0] ? this.toEntity(rows[0]) : null;
+    const row = await this.dataSource.transaction(async (manager) => {
+      const rows = await this.mutate(
+        `UPDATE workflows SET ${set.join(', ')} WHERE workflow_id = $1 AND version = $2 AND published_at IS NULL RETURNING *`,
+        params,
+        manager,
+      );
+      if (rows[0] && audit) await this.audit(manager, workflowId, audit, { version, fields: Object.keys(changes).filter((k) => changes[k as keyof WorkflowDraftChanges] !== undefined) });
+      return rows[0];
+    });
+    return row ? this.toEntity(row) : null;
   }
 
   /** Sets published_at once; a published version is never published (or changed) again. */
@@ -214,7 +245,7 @@ export class WorkflowRepository {
    * The version's USSD claims replace the workflow's in the same transaction.
    * @throws UssdClaimConflictError when another active workflow holds one of its claims.
    */
-  async publish(workflowId: string, version: number): Promise<WorkflowEntity | null> {
+  async publish(workflowId: string, version: number, audit?: WorkflowAudit): Promise<WorkflowEntity | null> {
     const row = await this.dataSource.transaction(async (manager) => {
       const rows = await this.mutate(
         `UPDATE workflows SET published_at = NOW() WHERE workflow_id = $1 AND version = $2 AND published_at IS NULL RETURNING *`,
@@ -223,7 +254,8 @@ export class WorkflowRepository {
       );
       const first = rows[0];
       // Publishing an older version than the newest published one changes nothing that runs.
-      if (first && first['is_active'] === true && (await this.isNewestPublished(manager, workflowId, version))) await this.claim(manager, workflowId, first['spec']);
+      if (first && first['is_active'] === true && (await this.isNewestPublished(manager, workflowId, version))) await this.claim(manager, workflowId, first['spec'], audit);
+      if (first && audit) await this.audit(manager, workflowId, audit, { version });
       return first;
     });
     if (row) this.changed(workflowId);
@@ -235,15 +267,16 @@ export class WorkflowRepository {
    * Deactivating gives up its USSD claims; reactivating takes them back (or fails with
    * UssdClaimConflictError, leaving it inactive, when another workflow took them meanwhile).
    */
-  async setActive(workflowId: string, active: boolean): Promise<number> {
+  async setActive(workflowId: string, active: boolean, audit?: WorkflowAudit): Promise<number> {
     const affected = await this.dataSource.transaction(async (manager) => {
       const rows = await this.mutate(`UPDATE workflows SET is_active = $2 WHERE workflow_id = $1 RETURNING version, published_at, spec`, [workflowId, active], manager);
       if (!active) {
         await manager.query(`DELETE FROM ussd_claims WHERE workflow_id = $1`, [workflowId]);
       } else {
         const published = rows.filter((r) => r['published_at'] !== null).sort((a, b) => (b['version'] as number) - (a['version'] as number))[0];
-        if (published) await this.claim(manager, workflowId, published['spec']);
+        if (published) await this.claim(manager, workflowId, published['spec'], audit);
       }
+      if (rows.length > 0 && audit) await this.audit(manager, workflowId, audit, {});
       return rows.length;
     });
     this.changed(workflowId);
@@ -268,6 +301,23 @@ export class WorkflowRepository {
     return rows[0] ? this.toEntity(rows[0]) : null;
   }
 
+  private async teamOf(manager: EntityManager, workflowId: string): Promise<string | undefined> {
+    const rows = (await manager.query(`SELECT team FROM workflow_teams WHERE workflow_id = $1`, [workflowId])) as { team: string }[];
+    return rows[0]?.team;
+  }
+
+  private async audit(manager: EntityManager, workflowId: string, audit: WorkflowAudit, details: Record<string, unknown>): Promise<void> {
+    await recordAudit(manager, {
+      actor: audit.actor,
+      actorKind: audit.actorKind,
+      team: (await this.teamOf(manager, workflowId)) ?? null,
+      action: audit.action,
+      targetType: 'workflow',
+      targetId: workflowId,
+      details: { ...details, ...audit.details },
+    });
+  }
+
   private async isNewestPublished(manager: EntityManager, workflowId: string, version: number): Promise<boolean> {
     const rows = (await manager.query(`SELECT MAX(version) AS newest FROM workflows WHERE workflow_id = $1 AND published_at IS NOT NULL`, [workflowId])) as { newest: number | null }[];
     return rows[0]?.newest === version;
@@ -277,12 +327,16 @@ export class WorkflowRepository {
    * Replaces the workflow's USSD claims with `spec`'s. Concurrent claimers of one pair are
    * serialised by the primary key: the later one finds it taken and fails the transaction.
    */
-  private async claim(manager: EntityManager, workflowId: string, spec: unknown): Promise<void> {
+  private async claim(manager: EntityManager, workflowId: string, spec: unknown, audit?: WorkflowAudit): Promise<void> {
     // Published specs are validated; anything else (no trigger list) claims nothing rather than failing the publish.
     const triggers = (spec as Partial<WorkflowSpec> | null)?.triggers;
     const claims = Array.isArray(triggers) ? ussdClaims({ triggers: triggers.filter((t) => typeof t === 'object' && t !== null) }) : [];
-    await manager.query(`DELETE FROM ussd_claims WHERE workflow_id = $1`, [workflowId]);
+    const held = await this.mutate(`DELETE FROM ussd_claims WHERE workflow_id = $1 RETURNING service_code, environment`, [workflowId], manager);
     if (claims.length === 0) return;
+    // A team claims only codes it was granted (docs/security.md, "Service-code grants").
+    const team = (await this.teamOf(manager, workflowId)) ?? 'default';
+    const refused = await uncoveredCodes(manager, team, [...new Set(claims.map((c) => c.serviceCode))]);
+    if (refused.length > 0) throw new ServiceCodeNotGrantedError(workflowId, team, refused);
     const codes = claims.map((c) => c.serviceCode);
     const environments = claims.map((c) => c.environment);
     const inserted = (await manager.query(
@@ -292,7 +346,14 @@ export class WorkflowRepository {
          RETURNING service_code`,
         [codes, environments, workflowId],
       )) as unknown[];
-      if (inserted.length === claims.length) return;
+      if (inserted.length === claims.length) {
+        if (audit === undefined) return;
+        const before = new Set(held.map((h) => `${String(h['service_code'])} ${String(h['environment'])}`));
+        for (const taken of claims.filter((c) => !before.has(`${c.serviceCode} ${c.environment}`))) {
+          await recordAudit(manager, { actor: audit.actor, actorKind: audit.actorKind, team, action: 'ussd.claim', targetType: 'service-code', targetId: taken.serviceCode, details: { environment: taken.environment, workflowId } });
+        }
+        return;
+      }
       const holders = (await manager.query(
         `SELECT c.service_code, c.environment, c.workflow_id FROM ussd_claims c
            JOIN UNNEST($1::text[], $2::text[]) AS t(code, env) ON c.service_code = t.code AND c.environment = t.env

@@ -6,6 +6,7 @@ export const WorkflowProblem = {
   versionNotFound: 'urn:problem:workflow:version-not-found',
   versionConflict: 'urn:problem:workflow:version-conflict',
   ussdClaimConflict: 'urn:problem:workflow:ussd-claim-conflict',
+  serviceCodeNotGranted: 'urn:problem:workflow:service-code-not-granted',
   immutable: 'urn:problem:workflow:published-version-immutable',
   invalidSpec: 'urn:problem:workflow:invalid-spec',
   specTooLarge: 'urn:problem:workflow:spec-too-large',
@@ -47,6 +48,25 @@ export class UssdClaimConflictException extends ProblemException {
       detail: `${conflicts.map((c) => `${c.serviceCode} in ${c.environment} is answered by workflow ${c.heldBy}`).join('; ')}. Deactivate that workflow or publish a version without the claim first.`,
       workflowId,
       conflicts,
+    });
+  }
+}
+
+/**
+ * A USSD trigger claims a service code no grant of the workflow's team covers; `errors` point at
+ * the triggers' `serviceCode` in the spec. An admin grants codes (docs/security.md, "Service-code grants").
+ */
+export class ServiceCodeNotGrantedException extends ProblemException {
+  constructor(workflowId: string, team: string, serviceCodes: readonly string[], errors: readonly InvalidParam[]) {
+    super({
+      type: WorkflowProblem.serviceCodeNotGranted,
+      title: 'USSD service code not granted',
+      status: 409,
+      detail: `Team ${team} holds no grant for ${serviceCodes.join(', ')}. Ask an admin to grant it (POST /teams/${team}/service-codes or \`npm run cli -- grants add\`), or claim a granted code.`,
+      workflowId,
+      team,
+      serviceCodes,
+      errors,
     });
   }
 }

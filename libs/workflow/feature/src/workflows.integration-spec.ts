@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { migrateDatabase } from '@ussd/platform-database';
 import { bootstrap, PlatformModule, type RunningApp } from '@ussd/platform-http';
 import { AuthModule } from '@ussd/platform-auth';
-import { createTestDatabase, createTestKey, silentLogger, type TestDatabase } from '@ussd/platform-testing';
+import pg from 'pg';
+import { createTestDatabase, createTestKey, grantServiceCodes, silentLogger, type TestDatabase } from '@ussd/platform-testing';
 import { WorkflowFeatureModule } from './workflow-feature.module.js';
 
 @Module({})
@@ -238,7 +239,10 @@ describe('workflow registry API against real PostgreSQL', () => {
     });
 
     describe('USSD service codes', () => {
+      // Team default may claim any code here; grants themselves are tested with other teams below.
       const code = () => `*${Math.floor(Math.random() * 900_000) + 100_000}#`;
+      beforeAll(() => grantServiceCodes(database.url, 'default', ['*']));
+      afterAll(() => sql(`DELETE FROM service_code_grants WHERE team = 'default' AND pattern = '*'`));
       const ussdSpec = (serviceCode: string, environments: string[]) => ({ ...validSpec(), triggers: [{ type: 'ussd', serviceCode, environments, entry: 'menu' }] });
       async function publishNew(spec: unknown) {
         const created = await createWorkflow({ spec });
@@ -406,4 +410,165 @@ describe('workflow registry API against real PostgreSQL', () => {
       expect((await call('POST', '/workflows/validate', huge)).status).toBe(413);
     });
   });
+
+  describe('service-code grants', () => {
+    const ussdSpec = (...serviceCodes: string[]) => ({
+      ...validSpec(),
+      triggers: [{ type: 'http', entry: 'menu' }, ...serviceCodes.map((serviceCode) => ({ type: 'ussd', serviceCode, environments: ['production'], entry: 'menu' }))],
+    });
+    let loans: { authorization: string };
+    let airtime: { authorization: string };
+
+    beforeAll(async () => {
+      loans = (await createTestKey(database.url, 'publisher', 'loans')).headers;
+      airtime = (await createTestKey(database.url, 'publisher', 'airtime')).headers;
+      await grantServiceCodes(database.url, 'loans', ['*500*', '*600*1#']);
+      await grantServiceCodes(database.url, 'airtime', ['*700*']);
+    });
+
+    async function draft(key: { authorization: string }, spec: unknown) {
+      const created = await call('POST', '/workflows', { name: 'Loans', spec }, key);
+      expect(created.status).toBe(201);
+      return created.body['workflowId'] as string;
+    }
+
+    it('publishes a code a prefix or an exact grant of the team covers', async () => {
+      for (const serviceCode of ['*500*1#', '*500*12*3#', '*600*1#']) {
+        const id = await draft(loans, ussdSpec(serviceCode));
+        expect((await call('POST', `/workflows/${id}/versions/1/publish`, undefined, loans)).status).toBe(200);
+      }
+    });
+
+    it.each([
+      ['an exact grant covers only its own code', '*600*2#'],
+      ['a prefix ends at a * boundary', '*5001#'],
+      ['a prefix covers only codes below it', '*500#'],
+      ["another team's grant does not count", '*700*1#'],
+    ])('refuses to publish a code outside the grants (%s): 409 pointing at the trigger, nothing claimed', async (_why, serviceCode) => {
+      const id = await draft(loans, ussdSpec('*500*7#', serviceCode));
+      const refused = await call('POST', `/workflows/${id}/versions/1/publish`, undefined, loans);
+      expect(refused.status).toBe(409);
+      expect(refused.body).toMatchObject({
+        type: 'urn:problem:workflow:service-code-not-granted',
+        team: 'loans',
+        serviceCodes: [serviceCode],
+        errors: [{ pointer: '/triggers/2/serviceCode', code: 'service-code-not-granted' }],
+      });
+      expect(refused.body.detail).toContain(serviceCode);
+      expect((await call('GET', `/workflows/${id}/versions/1`, undefined, loans)).body['status']).toBe('draft');
+      expect(await claimsOf(id)).toEqual([]);
+    });
+
+    it('checks roll-backs and reactivations against the grants as they are now', async () => {
+      const id = await draft(airtime, ussdSpec('*700*1#'));
+      expect((await call('POST', `/workflows/${id}/versions/1/publish`, undefined, airtime)).status).toBe(200);
+      const v2 = await call('POST', `/workflows/${id}/versions`, { spec: ussdSpec('*700*2#') }, airtime);
+      expect(v2.status).toBe(201);
+      expect((await call('POST', `/workflows/${id}/versions/2/publish`, undefined, airtime)).status).toBe(200);
+      await sql(`DELETE FROM service_code_grants WHERE team = 'airtime'`);
+      await grantServiceCodes(database.url, 'airtime', ['*700*2#']);
+
+      const rollback = await call('POST', `/workflows/${id}/rollback`, { version: 1 }, airtime);
+      expect(rollback.status).toBe(409);
+      expect(rollback.body).toMatchObject({ type: 'urn:problem:workflow:service-code-not-granted', errors: [{ pointer: '/triggers/1/serviceCode' }] });
+      expect((await call('GET', `/workflows/${id}/versions`, undefined, airtime)).body).toHaveLength(2); // no version 3
+      expect(await claimsOf(id)).toEqual(['*700*2#']);
+
+      // Version 2's code is still granted: deactivating and reactivating works; without the grant it does not.
+      expect((await call('POST', `/workflows/${id}/deactivate`, undefined, airtime)).status).toBe(200);
+      await sql(`DELETE FROM service_code_grants WHERE team = 'airtime'`);
+      const reactivated = await call('POST', `/workflows/${id}/reactivate`, undefined, airtime);
+      expect(reactivated.status).toBe(409);
+      expect(reactivated.body.type).toBe('urn:problem:workflow:service-code-not-granted');
+      await grantServiceCodes(database.url, 'airtime', ['*700*']);
+      expect((await call('POST', `/workflows/${id}/reactivate`, undefined, airtime)).status).toBe(200);
+      expect(await claimsOf(id)).toEqual(['*700*2#']);
+    });
+  });
+
+  describe('audit log', () => {
+    const ussdSpec = (serviceCode: string) => ({ ...validSpec(), triggers: [{ type: 'ussd', serviceCode, environments: ['production', 'staging'], entry: 'menu' }] });
+    beforeAll(() => grantServiceCodes(database.url, 'default', ['*800*']));
+
+    it('records each change once, with the actor of the key (never a header), its team, target and request id', async () => {
+      const hostile = { 'x-user-id': 'mallory', 'x-actor': 'mallory' };
+      const created = await call('POST', '/workflows', { name: 'Audited', spec: validSpec() }, { ...hostile, 'x-request-id': 'audit-create-1' });
+      expect(created.status).toBe(201);
+      const id = created.body['workflowId'] as string;
+      const v2 = await call('POST', `/workflows/${id}/versions`, { spec: ussdSpec('*800*1#') }, { 'x-request-id': 'audit-version-2' });
+      const edited = await call('PATCH', `/workflows/${id}/versions/2`, { description: 'edited' }, { 'if-match': v2.headers.get('etag')!, 'x-request-id': 'audit-edit-2' });
+      expect(edited.status).toBe(200);
+      const published = await call('POST', `/workflows/${id}/versions/2/publish`);
+      expect(published.status).toBe(200);
+      expect((await call('POST', `/workflows/${id}/rollback`, { version: 1 }, { 'x-request-id': 'audit-rollback' })).status).toBe(201);
+      expect((await call('POST', `/workflows/${id}/deactivate`, undefined, { 'x-request-id': 'audit-deactivate' })).status).toBe(200);
+      expect((await call('POST', `/workflows/${id}/reactivate`, undefined, { 'x-request-id': 'audit-reactivate' })).status).toBe(200);
+
+      const rows = await auditOf(id);
+      expect(rows.map((r) => [r.action, r.request_id, r.details])).toEqual([
+        ['workflow.create', 'audit-create-1', { version: 1 }],
+        ['workflow.version.create', 'audit-version-2', { version: 2 }],
+        ['workflow.version.edit', 'audit-edit-2', { version: 2, fields: ['description'] }],
+        ['workflow.publish', published.headers.get('x-request-id'), { version: 2 }],
+        ['workflow.rollback', 'audit-rollback', { version: 3, fromVersion: 1 }],
+        ['workflow.deactivate', 'audit-deactivate', {}],
+        ['workflow.reactivate', 'audit-reactivate', {}],
+      ]);
+      for (const row of rows) expect(row).toMatchObject({ actor: 'default/alice', actor_kind: 'api-key', team: 'default', target_type: 'workflow', target_id: id });
+      expect(published.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/); // generated when none was sent
+
+      // Publishing version 2 took *800*1# in two environments: one ussd.claim row each, and none again
+      // for codes the workflow already held.
+      const claims = await sql<{ action: string; target_type: string; target_id: string; team: string; details: Record<string, unknown> }>(
+        `SELECT action, target_type, target_id, team, details FROM audit_log WHERE action = 'ussd.claim' AND details->>'workflowId' = $1 ORDER BY id`,
+        [id],
+      );
+      expect(claims).toEqual([
+        { action: 'ussd.claim', target_type: 'service-code', target_id: '*800*1#', team: 'default', details: { environment: 'production', workflowId: id } },
+        { action: 'ussd.claim', target_type: 'service-code', target_id: '*800*1#', team: 'default', details: { environment: 'staging', workflowId: id } },
+      ]);
+    });
+
+    it('writes no row for a change that fails (validation, precondition, conflict, grant)', async () => {
+      const before = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log`);
+      expect((await call('POST', '/workflows', { name: '', spec: validSpec() })).status).toBe(400);
+      const holder = await call('POST', '/workflows', { name: 'Holder', spec: ussdSpec('*800*2#') });
+      const holderId = holder.body['workflowId'] as string;
+      const taker = await call('POST', '/workflows', { name: 'Taker', spec: ussdSpec('*800*2#') });
+      const takerId = taker.body['workflowId'] as string;
+      const ungranted = await call('POST', '/workflows', { name: 'Ungranted', spec: ussdSpec('*801*1#') });
+      const afterCreates = (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log`))[0]!.n;
+      expect(afterCreates).toBe(before[0]!.n + 3);
+
+      expect((await call('POST', `/workflows/${holderId}/versions`, { spec: validSpec() }, { 'if-match': '"stale"' })).status).toBe(412);
+      expect((await call('PATCH', `/workflows/${holderId}/versions/1`, { name: 'x' })).status).toBe(428);
+      expect((await call('POST', `/workflows/${holderId}/versions/1/publish`)).status).toBe(200); // +1 publish, +2 claims
+      expect((await call('POST', `/workflows/${takerId}/versions/1/publish`)).status).toBe(409);
+      expect((await call('POST', `/workflows/${ungranted.body['workflowId'] as string}/versions/1/publish`)).status).toBe(409);
+      expect((await call('POST', `/workflows/${holderId}/versions/1/publish`)).status).toBe(200); // already published: no change, no row
+      expect((await call('POST', `/workflows/${takerId}/rollback`, { version: 9 })).status).toBe(404);
+      expect((await sql<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log`))[0]!.n).toBe(afterCreates + 3);
+    });
+  });
+
+  async function sql<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      return (await client.query(text, params)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  }
+
+  async function claimsOf(workflowId: string): Promise<string[]> {
+    return (await sql<{ service_code: string }>(`SELECT DISTINCT service_code FROM ussd_claims WHERE workflow_id = $1 ORDER BY 1`, [workflowId])).map((r) => r.service_code);
+  }
+
+  async function auditOf(workflowId: string) {
+    return sql<{ action: string; actor: string; actor_kind: string; team: string; target_type: string; target_id: string; request_id: string; details: Record<string, unknown> }>(
+      `SELECT action, actor, actor_kind, team, target_type, target_id, request_id, details FROM audit_log WHERE target_type = 'workflow' AND target_id = $1 ORDER BY id`,
+      [workflowId],
+    );
+  }
 });

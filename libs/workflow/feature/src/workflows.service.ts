@@ -1,9 +1,9 @@
-import { actorOf, type Identity, listedTeam, sees } from '@ussd/platform-auth';
+import { type AuditAction, actorOf, auditActor, type Identity, listedTeam, sees } from '@ussd/platform-auth';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
 import { ValidationProblem } from '@ussd/platform-http';
-import { type ListCursor, UssdClaimConflictError, VersionTakenError, type WorkflowEntity, WorkflowRepository } from '@ussd/workflow-data-access';
+import { type ListCursor, ServiceCodeNotGrantedError, UssdClaimConflictError, VersionTakenError, type WorkflowAudit, type WorkflowEntity, WorkflowRepository } from '@ussd/workflow-data-access';
 import { diffSpecs, type SpecError, validateWorkflowSpec, workflowSpecJsonSchema } from '@ussd/workflow-domain';
 import { ifMatchSatisfied, versionEtag } from './etag.js';
 import type { AddVersionBody, CreateWorkflowBody, ListWorkflowsQuery, UpdateDraftBody, WorkflowDiff, WorkflowPage, WorkflowVersionView } from './workflow.dto.js';
@@ -12,6 +12,7 @@ import {
   PreconditionFailedException,
   PreconditionRequiredException,
   PublishedVersionImmutableException,
+  ServiceCodeNotGrantedException,
   UssdClaimConflictException,
   WorkflowNotFoundException,
   WorkflowSpecTooLargeException,
@@ -57,7 +58,7 @@ export class WorkflowsService {
       createdBy: actorOf(caller),
       tags: body.tags ?? null,
       environment: body.environment ?? null,
-    });
+    }, undefined, audit(caller, 'workflow.create'));
     return this.result(entity, { withSpec: true, validate: true });
   }
 
@@ -79,6 +80,7 @@ export class WorkflowsService {
           environment: body.environment !== undefined ? body.environment : latest.environment,
         },
         latest.version,
+        audit(caller, 'workflow.version.create'),
       );
       return this.result(entity, { withSpec: true, validate: true });
     } catch (error) {
@@ -120,7 +122,7 @@ export class WorkflowsService {
     if (body.spec !== undefined) this.assertSize(body.spec);
     if (current.publishedAt !== null) throw new PublishedVersionImmutableException(workflowId, version);
     if (!ifMatchSatisfied(ifMatch, versionEtag(current))) throw new PreconditionFailedException(`Version ${version} changed since you read it.`);
-    const updated = await this.workflows.updateDraft(workflowId, version, body);
+    const updated = await this.workflows.updateDraft(workflowId, version, body, audit(caller, 'workflow.version.edit'));
     if (!updated) throw new PublishedVersionImmutableException(workflowId, version); // published meanwhile
     return this.result(updated, { withSpec: true, validate: true });
   }
@@ -130,7 +132,7 @@ export class WorkflowsService {
     if (!ifMatchSatisfied(ifMatch, versionEtag(current))) throw new PreconditionFailedException(`Version ${version} changed since you read it.`);
     if (current.publishedAt !== null) return this.result(current, { withSpec: true });
     this.assertValid(current.spec);
-    const published = (await claiming(workflowId, () => this.workflows.publish(workflowId, version))) ?? (await this.requireVersion(workflowId, version, caller));
+    const published = (await claiming(workflowId, current.spec, () => this.workflows.publish(workflowId, version, audit(caller, 'workflow.publish')))) ?? (await this.requireVersion(workflowId, version, caller));
     return this.result(published, { withSpec: true });
   }
 
@@ -140,7 +142,7 @@ export class WorkflowsService {
     const latest = await this.requireLatest(workflowId, caller);
     this.assertValid(target.spec);
     try {
-      const entity = await claiming(workflowId, () => this.workflows.insertNextVersion(
+      const entity = await claiming(workflowId, target.spec, () => this.workflows.insertNextVersion(
         {
           workflowId,
           name: target.name,
@@ -152,6 +154,7 @@ export class WorkflowsService {
           publish: true,
         },
         latest.version,
+        audit(caller, 'workflow.rollback', { fromVersion: toVersion }),
       ));
       return this.result(entity, { withSpec: true });
     } catch (error) {
@@ -168,7 +171,8 @@ export class WorkflowsService {
 
   async setActive(workflowId: string, active: boolean, caller: Identity): Promise<{ workflowId: string; isActive: boolean; versions: number }> {
     await this.requireVisible(workflowId, caller);
-    const versions = await claiming(workflowId, () => this.workflows.setActive(workflowId, active));
+    const published = active ? await this.workflows.findLatestPublished(workflowId) : null;
+    const versions = await claiming(workflowId, published?.spec, () => this.workflows.setActive(workflowId, active, audit(caller, active ? 'workflow.reactivate' : 'workflow.deactivate')));
     if (versions === 0) throw new WorkflowNotFoundException(workflowId);
     return { workflowId, isActive: active, versions };
   }
@@ -276,12 +280,30 @@ function decodeCursor(text: string): ListCursor {
   return { id };
 }
 
-/** Turns the repository's claim conflict into its 409 problem. */
-async function claiming<T>(workflowId: string, work: () => Promise<T>): Promise<T> {
+function audit(caller: Identity, action: AuditAction, details?: Record<string, unknown>): WorkflowAudit {
+  return { ...auditActor(caller), action, ...(details ? { details } : {}) };
+}
+
+/** Turns the repository's claim conflict and grant refusal into their 409 problems; `spec` gives the refusal pointers. */
+async function claiming<T>(workflowId: string, spec: unknown, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
     if (error instanceof UssdClaimConflictError) throw new UssdClaimConflictException(workflowId, error.conflicts);
+    if (error instanceof ServiceCodeNotGrantedError) throw new ServiceCodeNotGrantedException(workflowId, error.team, error.serviceCodes, ungrantedTriggers(spec, error.serviceCodes));
     throw error;
   }
+}
+
+/** `{ pointer, code, message }` for each USSD trigger whose service code is not granted, pointing into the spec. */
+function ungrantedTriggers(spec: unknown, codes: readonly string[]): { pointer: string; code: string; message: string }[] {
+  const triggers = (spec as { triggers?: unknown } | null)?.triggers;
+  const list = Array.isArray(triggers) ? (triggers as unknown[]) : [];
+  const errors = list.flatMap((trigger, index) => {
+    const code = (trigger as { type?: unknown; serviceCode?: unknown } | null)?.serviceCode;
+    return (trigger as { type?: unknown } | null)?.type === 'ussd' && typeof code === 'string' && codes.includes(code)
+      ? [{ pointer: `/triggers/${index}/serviceCode`, code: 'service-code-not-granted', message: `${code} is not granted to the workflow's team` }]
+      : [];
+  });
+  return errors.length > 0 ? errors : codes.map((code) => ({ pointer: '/triggers', code: 'service-code-not-granted', message: `${code} is not granted to the workflow's team` }));
 }
