@@ -7,7 +7,6 @@ import { ApiKeys } from './api-keys.js';
 import { AuthGuard, JWT_TOKENS } from './auth.guard.js';
 import { JwtTokens } from './jwt-tokens.js';
 import { AuditLog } from './audit-log.js';
-import { AuthGuard } from './auth.guard.js';
 import { ServiceCodeGrants } from './service-code-grants.js';
 
 export interface AuthModuleOptions {
