@@ -258,13 +258,13 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
         USSD_GATEWAY_NAMES.map((gateway) => [
           gateway,
           {
-            auth: v[envName(gateway, 'AUTH')],
+            auth: v[envName(gateway, 'AUTH')] as GatewayAuthConfig['auth'],
             tokens: (v[envName(gateway, 'TOKEN')] as string[] | undefined) ?? [],
             hmacSecrets: (v[envName(gateway, 'HMAC_SECRET')] as string[] | undefined) ?? [],
             allowedCidrs: (v[envName(gateway, 'ALLOWED_CIDRS')] as string[] | undefined) ?? [],
           } satisfies GatewayAuthConfig,
         ]),
-      ) as Record<UssdGatewayName, GatewayAuthConfig>,
+      ) as unknown as Record<UssdGatewayName, GatewayAuthConfig>,
     },
     trustedProxies: (v['TRUSTED_PROXIES'] as string[] | undefined) ?? [],
     rateLimits: { keyPerMinute: v['RATE_LIMIT_KEY_PER_MINUTE'], validatePerMinute: v['RATE_LIMIT_VALIDATE_PER_MINUTE'], msisdnHopsPerMinute: v['RATE_LIMIT_MSISDN_HOPS_PER_MINUTE'] },

@@ -1,0 +1,151 @@
+import { type CallHandler, type ExecutionContext, Global, Inject, Injectable, Module, type NestInterceptor, SetMetadata } from '@nestjs/common';
+import { APP_INTERCEPTOR, Reflector } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
+import { Counter, type Registry } from 'prom-client';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Observable } from 'rxjs';
+import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
+import { InjectLogger, type Logger } from '@ussd/platform-logging';
+import { InjectRedis } from '@ussd/platform-redis';
+import { InjectMetrics } from './metrics.js';
+import { ProblemException } from './problem-details.filter.js';
+
+/** The limits read from config (RATE_LIMIT_*): per API key, per key on /workflows/validate, per phone number. */
+export type RateLimitName = 'key' | 'validate' | 'msisdn';
+
+export type RateVerdict = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number; readonly limit: number };
+
+/** `limit` points per window; `consume(id)` takes one. */
+export interface Limiter {
+  readonly points: number;
+  consume(id: string): Promise<RateVerdict>;
+}
+
+const ALLOWED: RateVerdict = { allowed: true };
+/** A Redis outage is said once per this long while it lasts, not once per request. */
+const OUTAGE_WARNING_EVERY_MS = 60_000;
+
+/**
+ * Counters that hold across replicas: `rate-limiter-flexible` on the app's Redis client (keys
+ * `<REDIS_KEY_PREFIX>:rate:<name>:<sha256 of the id>`, so no phone number or key id is stored in
+ * clear), or in this process's memory without REDIS_URL. While Redis is unreachable each limiter
+ * counts in memory (its insurance limiter) and one warning a minute says so: limits then hold per
+ * replica rather than refusing every request (docs/decisions/0022-rate-limits.md).
+ */
+@Injectable()
+export class RateLimits {
+  private readonly named: Record<RateLimitName, Limiter>;
+  private readonly refused: Counter<'limit'>;
+  private lastOutageWarning = 0;
+
+  constructor(
+    @InjectConfig() private readonly config: PlatformConfig,
+    @InjectRedis() private readonly redis: Redis | null,
+    @InjectLogger() private readonly logger: Logger,
+    @InjectMetrics() registry: Registry,
+  ) {
+    this.refused = new Counter({ name: 'rate_limited_total', help: 'Requests refused with 429 by a rate limit, by limit (key, validate, msisdn, ...).', labelNames: ['limit'], registers: [registry] });
+    const limits = config.rateLimits;
+    this.named = {
+      key: this.create('key', limits.keyPerMinute, 60),
+      validate: this.create('validate', limits.validatePerMinute, 60),
+      msisdn: this.create('msisdn', limits.msisdnHopsPerMinute, 60),
+    };
+  }
+
+  /** Takes one point of a configured limit for `id` (an identity, a phone number; hashed before it is stored). */
+  consume(name: RateLimitName, id: string): Promise<RateVerdict> {
+    return this.named[name].consume(id);
+  }
+
+  /** A limiter of `points` per `seconds`, counted under `name`; 0 points never limits. */
+  create(name: string, points: number, seconds: number): Limiter {
+    if (points <= 0) return { points, consume: () => Promise.resolve(ALLOWED) };
+    const memory = new RateLimiterMemory({ keyPrefix: name, points, duration: seconds });
+    const store =
+      this.redis === null
+        ? memory
+        : new RateLimiterRedis({ storeClient: this.redis, keyPrefix: `${this.config.redis.keyPrefix}:rate:${name}`, points, duration: seconds, rejectIfRedisNotReady: true, insuranceLimiter: memory });
+    return {
+      points,
+      consume: async (id) => {
+        if (this.redis !== null && this.redis.status !== 'ready') this.warnOutage();
+        try {
+          await store.consume(hashed(id));
+          return ALLOWED;
+        } catch (outcome) {
+          if (outcome instanceof RateLimiterRes) {
+            this.refused.inc({ limit: name });
+            return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(outcome.msBeforeNext / 1000)), limit: points };
+          }
+          // Both stores failed (not expected: memory does not fail). Let the request through and say so.
+          this.logger.warn({ limit: name, err: outcome }, `rate limit ${name} could not be counted; the request was let through`);
+          return ALLOWED;
+        }
+      },
+    };
+  }
+
+  private warnOutage(): void {
+    const now = Date.now();
+    if (now - this.lastOutageWarning < OUTAGE_WARNING_EVERY_MS) return;
+    this.lastOutageWarning = now;
+    this.logger.warn('Redis is unreachable: rate limits are counted in each process until it is back (a client spread over N replicas gets up to N times its limit).');
+  }
+}
+
+function hashed(id: string): string {
+  return createHash('sha256').update(id).digest('base64url').slice(0, 32);
+}
+
+export const RATE_LIMIT_METADATA = 'ussd:rate-limit';
+
+/** A route that costs one more point of a named limit on top of the per-key one (`@RateLimit('validate')`). */
+export const RateLimit = (name: Exclude<RateLimitName, 'key' | 'msisdn'>): MethodDecorator => SetMetadata(RATE_LIMIT_METADATA, name);
+
+/** Answers 429 problem+json with Retry-After (seconds). */
+export function rateLimited(reply: FastifyReply, verdict: Extract<RateVerdict, { allowed: false }>, what: string): ProblemException {
+  void reply.header('retry-after', String(verdict.retryAfterSeconds));
+  return new ProblemException({
+    type: 'urn:problem:rate-limited',
+    title: 'Too many requests',
+    status: 429,
+    detail: `More than ${verdict.limit} ${what} a minute; retry after ${verdict.retryAfterSeconds} s (Retry-After).`,
+  });
+}
+
+/**
+ * The per-key limits, after the guards: every request with an identity (set by the AuthGuard)
+ * takes a point of RATE_LIMIT_KEY_PER_MINUTE, and a route marked `@RateLimit('validate')` one of
+ * RATE_LIMIT_VALIDATE_PER_MINUTE too. Public routes (no identity) are limited by their own rules.
+ */
+@Injectable()
+export class RateLimitInterceptor implements NestInterceptor {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(RateLimits) private readonly limits: RateLimits,
+  ) {}
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    if (context.getType() !== 'http') return next.handle();
+    const http = context.switchToHttp();
+    const identity = http.getRequest<FastifyRequest & { identity?: { readonly kind: string; readonly id: string } }>().identity;
+    if (identity === undefined) return next.handle();
+    const subject = `${identity.kind}:${identity.id}`;
+    const perKey = await this.limits.consume('key', subject);
+    if (!perKey.allowed) throw rateLimited(http.getResponse<FastifyReply>(), perKey, 'requests with this key');
+    const extra = this.reflector.get<RateLimitName | undefined>(RATE_LIMIT_METADATA, context.getHandler());
+    if (extra !== undefined) {
+      const verdict = await this.limits.consume(extra, subject);
+      if (!verdict.allowed) throw rateLimited(http.getResponse<FastifyReply>(), verdict, `calls of this route with this key`);
+    }
+    return next.handle();
+  }
+}
+
+/** Rate limits for every app: `RateLimits` to inject, and the per-key interceptor. */
+@Global()
+@Module({ providers: [RateLimits, { provide: APP_INTERCEPTOR, useClass: RateLimitInterceptor }], exports: [RateLimits] })
+export class RateLimitModule {}
