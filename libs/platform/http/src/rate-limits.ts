@@ -60,8 +60,11 @@ export class RateLimits {
     return this.named[name].consume(id);
   }
 
-  /** A limiter of `points` per `seconds`, counted under `name`; 0 points never limits. */
-  create(name: string, points: number, seconds: number): Limiter {
+  /**
+   * A limiter of `points` per `seconds`, counted under `name`; 0 points never limits. Its refusals
+   * count in `rate_limited_total` unless `metric` is false (a check that is not a rate limit).
+   */
+  create(name: string, points: number, seconds: number, metric = true): Limiter {
     if (points <= 0) return { points, consume: () => Promise.resolve(ALLOWED) };
     const memory = new RateLimiterMemory({ keyPrefix: name, points, duration: seconds });
     const store =
@@ -77,7 +80,7 @@ export class RateLimits {
           return ALLOWED;
         } catch (outcome) {
           if (outcome instanceof RateLimiterRes) {
-            this.refused.inc({ limit: name });
+            if (metric) this.refused.inc({ limit: name });
             return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(outcome.msBeforeNext / 1000)), limit: points };
           }
           // Both stores failed (not expected: memory does not fail). Let the request through and say so.

@@ -33,7 +33,9 @@ export async function startUssdApp(env: Record<string, string> = {}): Promise<Us
   await migrateDatabase(database.url, silentLogger());
   const running = await bootstrap({
     defaults: { appName: 'test', port: 0 },
-    env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, EXECUTION_EVENT_FLUSH_MS: '10', ...env },
+    // Conversation tests dial from the same few numbers many times a minute: the per-phone limit
+    // is set far above them here (gateway-limits.integration-spec.ts tests it).
+    env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, EXECUTION_EVENT_FLUSH_MS: '10', RATE_LIMIT_MSISDN_HOPS_PER_MINUTE: '100000', ...env },
     rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), AuthModule.forRoot({ developmentKey: false }), WorkflowFeatureModule, ExecutionFeatureModule, UssdFeatureModule] }),
     handleSignals: false,
     exit: () => undefined,
