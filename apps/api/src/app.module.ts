@@ -4,6 +4,7 @@ import { PlatformModule, type PlatformContext } from '@ussd/platform-http';
 import { WorkflowFeatureModule } from '@ussd/workflow-feature';
 import { ExecutionFeatureModule } from '@ussd/execution-feature';
 import { UssdFeatureModule } from '@ussd/ussd-feature';
+import { MetricsController } from './metrics.controller.js';
 import { RootController } from './root.controller.js';
 
 export const API_DEFAULTS = { appName: 'api', port: 3000 } as const;
@@ -22,7 +23,7 @@ export class AppModule {
         // The embedded development default gets an admin key on first start, printed once.
         AuthModule.forRoot({ developmentKey: context.database.kind === 'embedded' && (context.env['NODE_ENV'] ?? 'development') === 'development' }),
         WorkflowFeatureModule, ExecutionFeatureModule, UssdFeatureModule],
-      controllers: [RootController],
+      controllers: [RootController, MetricsController],
     };
   }
 }

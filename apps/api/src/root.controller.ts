@@ -15,6 +15,7 @@ export class RootController {
       executions: '/executions',
       sessions: '/sessions?msisdn=',
       ussd: { africastalking: '/ussd/africastalking', hubtel: '/ussd/hubtel' },
+      metrics: '/metrics',
       health: { live: '/health/live', ready: '/health/ready', startup: '/health/startup' },
     };
   }
