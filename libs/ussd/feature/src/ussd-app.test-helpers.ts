@@ -28,7 +28,7 @@ export interface UssdTestApp {
 }
 
 /** The api's workflow, execution and USSD modules on a fresh migrated database. */
-export async function startUssdApp(env: Record<string, string> = {}): Promise<UssdTestApp> {
+export async function startUssdApp(env: Record<string, string> = {}, options: { readonly logDestination?: NodeJS.WritableStream } = {}): Promise<UssdTestApp> {
   const database = await createTestDatabase();
   await migrateDatabase(database.url, silentLogger());
   const running = await bootstrap({
@@ -39,6 +39,7 @@ export async function startUssdApp(env: Record<string, string> = {}): Promise<Us
     rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), AuthModule.forRoot({ developmentKey: false }), WorkflowFeatureModule, ExecutionFeatureModule, UssdFeatureModule] }),
     handleSignals: false,
     exit: () => undefined,
+    ...(options.logDestination ? { logDestination: options.logDestination } : {}),
   });
   const url = running.url;
   const { headers: auth } = await createTestKey(database.url, 'admin');
@@ -132,9 +133,9 @@ export async function postForm(baseUrl: string, path: string, form: Record<strin
   return post(baseUrl, path, 'application/x-www-form-urlencoded', new URLSearchParams(form).toString());
 }
 
-export async function post(baseUrl: string, path: string, contentType: string, body: string): Promise<GatewayReply> {
+export async function post(baseUrl: string, path: string, contentType: string, body: string, headers: Record<string, string> = {}): Promise<GatewayReply> {
   const started = Date.now();
-  const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body });
   return { status: response.status, contentType: response.headers.get('content-type'), body: await response.text(), ms: Date.now() - started };
 }
 
