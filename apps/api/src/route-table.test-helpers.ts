@@ -44,13 +44,13 @@ export function concrete(path: string): string {
   return path.replace(/:(\w+)/g, (_match, name: string) => values[name] ?? 'x');
 }
 
-/** The whole api, in process, on a fresh migrated database (what the route-table specs test). */
-export async function startApi(): Promise<{ running: RunningApp; database: TestDatabase; routes: Route[] }> {
-  const database = await createTestDatabase();
-  await migrateDatabase(database.url, silentLogger());
+/** The whole api, in process, on a fresh migrated database (what the route-table specs test), or on `shared` (a second replica). */
+export async function startApi(env: Record<string, string> = {}, shared?: TestDatabase): Promise<{ running: RunningApp; database: TestDatabase; routes: Route[] }> {
+  const database = shared ?? (await createTestDatabase());
+  if (shared === undefined) await migrateDatabase(database.url, silentLogger());
   const running = await bootstrap({
     defaults: { appName: 'api', port: 0 },
-    env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url },
+    env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, ...env },
     rootModule: (context) => AppModule.forRoot(context),
     handleSignals: false,
     exit: () => undefined,
