@@ -9,11 +9,6 @@ import { GatewayAuth } from './gateway-auth.js';
 import { USSD_MESSAGES, UssdHopService } from './ussd-hop.service.js';
 import { Public } from '@ussd/platform-auth';
 
-/** What a refused callback's END says (the gateway may show it to the subscriber). */
-export const GATEWAY_REFUSED_MESSAGE = 'Sorry, this request was refused.';
-/** What a hop over the per-phone limit gets. */
-export const TOO_MANY_HOPS_MESSAGE = 'Too many requests from this phone. Please try again in a minute.';
-
 function unknownGateway(name: string): ProblemException {
   return new ProblemException({ type: 'about:blank', title: 'Unknown USSD gateway', status: 404, detail: `No gateway '${name.slice(0, 64)}'; use one of ${USSD_GATEWAY_ADAPTERS.map((a) => a.name).join(', ')}.` });
 }
@@ -117,7 +112,7 @@ export class UssdController {
       timestamp: header(request, 'x-gateway-timestamp'),
       rawBody: (request as FastifyRequest & { rawBody?: Buffer }).rawBody,
     });
-    if (!verdict.ok) return send(reply, verdict.status, adapter.render({ kind: 'end', text: GATEWAY_REFUSED_MESSAGE }, null));
+    if (!verdict.ok) return send(reply, verdict.status, adapter.render({ kind: 'end', text: USSD_MESSAGES.refused }, null));
     if (!accepts(adapter, contentType)) {
       return send(reply, 415, adapter.render({ kind: 'end', text: USSD_MESSAGES.malformed }, null));
     }
@@ -137,7 +132,7 @@ export class UssdController {
     if (!limit.allowed) {
       this.logger.info({ gateway: adapter.name, sessionId: hop.sessionId, retryAfterSeconds: limit.retryAfterSeconds }, 'USSD hop refused: too many hops from one phone number');
       void reply.header('retry-after', String(limit.retryAfterSeconds));
-      return send(reply, 429, adapter.render({ kind: 'end', text: TOO_MANY_HOPS_MESSAGE }, hop));
+      return send(reply, 429, adapter.render({ kind: 'end', text: USSD_MESSAGES.tooManyHops }, hop));
     }
     return send(reply, 200, adapter.render(await this.hops.hop(hop, adapter.name), hop));
   }
