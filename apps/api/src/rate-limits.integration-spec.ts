@@ -68,3 +68,40 @@ describe('rate limits per key and on /workflows/validate, across two replicas sh
     expect(text).not.toMatch(/usk_|\+?254\d{9}/);
   });
 });
+
+describe('failed authentications per client address (API-key guessing)', () => {
+  let database: TestDatabase;
+  let app: RunningApp;
+
+  beforeAll(async () => {
+    // The test client is 127.0.0.1: as a trusted proxy, its X-Forwarded-For names the client.
+    ({ running: app, database } = await startApi({ RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '3', TRUSTED_PROXIES: '127.0.0.1' }));
+  });
+  afterAll(async () => {
+    await app?.app.close();
+    await database?.drop();
+  });
+
+  const from = (address: string, headers: Record<string, string> = {}, path = '/workflows') => fetch(`${app.url}${path}`, { headers: { 'x-forwarded-for': address, ...headers } });
+
+  it('after 3 failed keys from one address, refuses its keyed requests with 429 and Retry-After (even a good key), and nobody else', async () => {
+    const { headers: good } = await createTestKey(database.url, 'viewer');
+    const guesses: number[] = [];
+    for (let i = 0; i < 3; i++) guesses.push((await from('203.0.113.1', { authorization: `Bearer usk_guess${i}` })).status);
+    expect(guesses).toEqual([401, 401, 401]);
+    const blocked = await from('203.0.113.1', good);
+    expect([blocked.status, blocked.headers.get('content-type')]).toEqual([429, 'application/problem+json; charset=utf-8']);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await blocked.json()) as { detail: string }).detail).toMatch(/^More than 3 failed authentications a minute from this address; retry after \d+ s/);
+    // Another address, and requests without credentials from the same one, are not refused by it.
+    expect((await from('203.0.113.2', good)).status).toBe(200);
+    expect((await from('203.0.113.1', {}, '/health/live')).status).toBe(200);
+    expect((await from('203.0.113.1')).status).toBe(401);
+  });
+
+  it('does not count requests without an Authorization header, nor successful ones', async () => {
+    const { headers: good } = await createTestKey(database.url, 'viewer', 'default', 'steady');
+    for (let i = 0; i < 5; i++) expect((await from('203.0.113.3')).status).toBe(401);
+    for (let i = 0; i < 5; i++) expect((await from('203.0.113.3', good)).status).toBe(200);
+  });
+});

@@ -91,6 +91,7 @@ function variables(defaults: AppDefaults): Variable[] {
     variable('RATE_LIMIT_KEY_PER_MINUTE', '600', 'Requests per minute one API key may make (all authenticated routes; across replicas with REDIS_URL); more get 429 with Retry-After. 0 disables it.', integer('RATE_LIMIT_KEY_PER_MINUTE', 0, 1_000_000)),
     variable('RATE_LIMIT_VALIDATE_PER_MINUTE', '60', 'POST /workflows/validate calls per minute per API key (on top of the per-key limit). 0 disables it.', integer('RATE_LIMIT_VALIDATE_PER_MINUTE', 0, 1_000_000)),
     variable('RATE_LIMIT_MSISDN_HOPS_PER_MINUTE', '60', 'USSD hops per minute per phone number (all gateways together); more get an END in the gateway format with status 429. 0 disables it.', integer('RATE_LIMIT_MSISDN_HOPS_PER_MINUTE', 0, 1_000_000)),
+    variable('RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', '30', 'Failed authentications (401 to a request that sent an Authorization header) per minute per client address; past it, requests with an Authorization header from that address get 429 until the minute is over. 0 disables it.', integer('RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 0, 1_000_000)),
     variable('EVENT_STREAM_KEY', 'execution-events', 'With REDIS_URL: the Redis Stream execution events go through (prefixed with REDIS_KEY_PREFIX).', matches('EVENT_STREAM_KEY', /^[A-Za-z0-9:._-]{1,100}$/, 'a stream name of letters, digits and : . _ -')),
     variable('EVENT_STREAM_MAX_LENGTH', '1000000', 'With REDIS_URL: once the stream is longer than this, the log-ingester trims the entries every consumer group has acknowledged; unacknowledged entries are never trimmed.', integer('EVENT_STREAM_MAX_LENGTH', 1000, 100_000_000)),
     variable('EVENT_PRODUCER_BUFFER_MAX', '10000', 'With REDIS_URL: events the api holds in memory that Redis has not accepted yet (rides out a blip); new executions get 503 while Redis is unreachable, and when the buffer is full running ones fail (events.unavailable).', integer('EVENT_PRODUCER_BUFFER_MAX', 100, 1_000_000)),
@@ -158,7 +159,7 @@ export interface PlatformConfig {
   /** CIDRs or addresses whose X-Forwarded-For is believed (Fastify trustProxy); empty: none. */
   readonly trustedProxies: readonly string[];
   /** Requests per minute; 0 disables a limit. */
-  readonly rateLimits: { readonly keyPerMinute: number; readonly validatePerMinute: number; readonly msisdnHopsPerMinute: number };
+  readonly rateLimits: { readonly keyPerMinute: number; readonly validatePerMinute: number; readonly msisdnHopsPerMinute: number; readonly authFailuresPerMinute: number };
   /** The Redis Stream of execution events (with REDIS_URL). */
   readonly events: {
     readonly streamKey: string;
@@ -267,7 +268,12 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
       ) as unknown as Record<UssdGatewayName, GatewayAuthConfig>,
     },
     trustedProxies: (v['TRUSTED_PROXIES'] as string[] | undefined) ?? [],
-    rateLimits: { keyPerMinute: v['RATE_LIMIT_KEY_PER_MINUTE'], validatePerMinute: v['RATE_LIMIT_VALIDATE_PER_MINUTE'], msisdnHopsPerMinute: v['RATE_LIMIT_MSISDN_HOPS_PER_MINUTE'] },
+    rateLimits: {
+      keyPerMinute: v['RATE_LIMIT_KEY_PER_MINUTE'],
+      validatePerMinute: v['RATE_LIMIT_VALIDATE_PER_MINUTE'],
+      msisdnHopsPerMinute: v['RATE_LIMIT_MSISDN_HOPS_PER_MINUTE'],
+      authFailuresPerMinute: v['RATE_LIMIT_AUTH_FAILURES_PER_MINUTE'],
+    },
     events: {
       streamKey: `${v['REDIS_KEY_PREFIX'] as string}:${v['EVENT_STREAM_KEY'] as string}`,
       streamMaxLength: v['EVENT_STREAM_MAX_LENGTH'],

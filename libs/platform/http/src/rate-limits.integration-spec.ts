@@ -57,6 +57,16 @@ describe.each(providers)('rate limits, $name', (provider) => {
     expect(await first.consume('validate', 'api-key:a')).toEqual({ allowed: true });
   });
 
+  it('peek tells whether the points are used up without taking one', async () => {
+    const { first } = await provider.make({ RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '2' });
+    for (let i = 0; i < 5; i++) expect(await first.peek('auth_failures', '203.0.113.1')).toEqual({ allowed: true });
+    await first.consume('auth_failures', '203.0.113.1', { count: false });
+    expect(await first.peek('auth_failures', '203.0.113.1')).toEqual({ allowed: true });
+    await first.consume('auth_failures', '203.0.113.1', { count: false });
+    expect(await first.peek('auth_failures', '203.0.113.1')).toMatchObject({ allowed: false, limit: 2 });
+    expect(await first.peek('auth_failures', '203.0.113.2')).toEqual({ allowed: true });
+  });
+
   it('0 disables a limit', async () => {
     const { first } = await provider.make({ RATE_LIMIT_MSISDN_HOPS_PER_MINUTE: '0' });
     for (let i = 0; i < 100; i++) expect(await first.consume('msisdn', '+254712345678')).toEqual({ allowed: true });
@@ -99,8 +109,8 @@ describe('rate limits on Redis: what is stored, and a Redis outage', () => {
     const lines: string[] = [];
     stream.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
     const logger = createLogger({ name: 'test', level: 'warn', format: 'json', destination: stream });
+    const redis = await redisClient(proxy.rewrite(url));
     try {
-      const redis = await redisClient(proxy.rewrite(url));
       const limited = limits({ REDIS_URL: url, REDIS_KEY_PREFIX: `test-${randomUUID()}`, RATE_LIMIT_KEY_PER_MINUTE: '2' }, redis, new Registry(), logger);
       await proxy.cut();
       for (let i = 0; i < 50 && redis.status === 'ready'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -116,6 +126,7 @@ describe('rate limits on Redis: what is stored, and a Redis outage', () => {
       // Back on Redis: its own count starts there.
       expect((await limited.consume('key', 'k')).allowed).toBe(true);
     } finally {
+      await redis.quit().catch(() => redis.disconnect());
       await proxy.stop();
     }
   });

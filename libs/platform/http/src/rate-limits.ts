@@ -1,6 +1,6 @@
-import { type CallHandler, type ExecutionContext, Global, Inject, Injectable, Module, type NestInterceptor, SetMetadata } from '@nestjs/common';
-import { APP_INTERCEPTOR, Reflector } from '@nestjs/core';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type CallHandler, type ExecutionContext, Global, Inject, Injectable, Module, type NestInterceptor, type OnModuleInit, SetMetadata } from '@nestjs/common';
+import { APP_INTERCEPTOR, HttpAdapterHost, Reflector } from '@nestjs/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
@@ -12,15 +12,17 @@ import { InjectRedis } from '@ussd/platform-redis';
 import { InjectMetrics } from './metrics.js';
 import { ProblemException } from './problem-details.filter.js';
 
-/** The limits read from config (RATE_LIMIT_*): per API key, per key on /workflows/validate, per phone number. */
-export type RateLimitName = 'key' | 'validate' | 'msisdn';
+/** The limits read from config (RATE_LIMIT_*): per API key, per key on /workflows/validate, per phone number, failed authentications per address. */
+export type RateLimitName = 'key' | 'validate' | 'msisdn' | 'auth_failures';
 
 export type RateVerdict = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number; readonly limit: number };
 
-/** `limit` points per window; `consume(id)` takes one. */
+/** `points` per window; `consume(id)` takes one; `peek(id)` tells whether they are used up, taking none. */
 export interface Limiter {
   readonly points: number;
-  consume(id: string): Promise<RateVerdict>;
+  /** `count: false`: a refusal is not counted in rate_limited_total (recording failures, not refusing). */
+  consume(id: string, options?: { readonly count?: boolean }): Promise<RateVerdict>;
+  peek(id: string): Promise<RateVerdict>;
 }
 
 const ALLOWED: RateVerdict = { allowed: true };
@@ -52,12 +54,18 @@ export class RateLimits {
       key: this.create('key', limits.keyPerMinute, 60),
       validate: this.create('validate', limits.validatePerMinute, 60),
       msisdn: this.create('msisdn', limits.msisdnHopsPerMinute, 60),
+      auth_failures: this.create('auth_failures', limits.authFailuresPerMinute, 60),
     };
   }
 
   /** Takes one point of a configured limit for `id` (an identity, a phone number; hashed before it is stored). */
-  consume(name: RateLimitName, id: string): Promise<RateVerdict> {
-    return this.named[name].consume(id);
+  consume(name: RateLimitName, id: string, options?: { readonly count?: boolean }): Promise<RateVerdict> {
+    return this.named[name].consume(id, options);
+  }
+
+  /** Whether `id` has used up a configured limit, taking no point. */
+  peek(name: RateLimitName, id: string): Promise<RateVerdict> {
+    return this.named[name].peek(id);
   }
 
   /**
@@ -65,27 +73,39 @@ export class RateLimits {
    * count in `rate_limited_total` unless `metric` is false (a check that is not a rate limit).
    */
   create(name: string, points: number, seconds: number, metric = true): Limiter {
-    if (points <= 0) return { points, consume: () => Promise.resolve(ALLOWED) };
+    if (points <= 0) return { points, consume: () => Promise.resolve(ALLOWED), peek: () => Promise.resolve(ALLOWED) };
     const memory = new RateLimiterMemory({ keyPrefix: name, points, duration: seconds });
     const store =
       this.redis === null
         ? memory
         : new RateLimiterRedis({ storeClient: this.redis, keyPrefix: `${this.config.redis.keyPrefix}:rate:${name}`, points, duration: seconds, rejectIfRedisNotReady: true, insuranceLimiter: memory });
+    const refuse = (res: RateLimiterRes, count: boolean): RateVerdict => {
+      if (metric && count) this.refused.inc({ limit: name });
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)), limit: points };
+    };
+    // Both stores failed (not expected: memory does not fail). Let the request through and say so.
+    const unknown = (error: unknown): RateVerdict => {
+      this.logger.warn({ limit: name, err: error }, `rate limit ${name} could not be counted; the request was let through`);
+      return ALLOWED;
+    };
     return {
       points,
-      consume: async (id) => {
+      consume: async (id, options) => {
         if (this.redis !== null && this.redis.status !== 'ready') this.warnOutage();
         try {
           await store.consume(hashed(id));
           return ALLOWED;
         } catch (outcome) {
-          if (outcome instanceof RateLimiterRes) {
-            if (metric) this.refused.inc({ limit: name });
-            return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(outcome.msBeforeNext / 1000)), limit: points };
-          }
-          // Both stores failed (not expected: memory does not fail). Let the request through and say so.
-          this.logger.warn({ limit: name, err: outcome }, `rate limit ${name} could not be counted; the request was let through`);
-          return ALLOWED;
+          return outcome instanceof RateLimiterRes ? refuse(outcome, options?.count ?? true) : unknown(outcome);
+        }
+      },
+      peek: async (id) => {
+        if (this.redis !== null && this.redis.status !== 'ready') this.warnOutage();
+        try {
+          const res = await store.get(hashed(id));
+          return res !== null && res.consumedPoints >= points ? refuse(res, true) : ALLOWED;
+        } catch (error) {
+          return unknown(error);
         }
       },
     };
@@ -148,7 +168,49 @@ export class RateLimitInterceptor implements NestInterceptor {
   }
 }
 
-/** Rate limits for every app: `RateLimits` to inject, and the per-key interceptor. */
+/**
+ * API-key guessing: a 401 answered to a request that sent an `Authorization` header is a failed
+ * authentication of its client address (request.ip, through TRUSTED_PROXIES). Past
+ * RATE_LIMIT_AUTH_FAILURES_PER_MINUTE, requests with an `Authorization` header from that address
+ * get 429 before any key is looked up, until the minute is over. Requests without one (probes,
+ * gateways, the index) are never refused by it. Fastify hooks, so the AuthGuard is not touched.
+ */
+@Injectable()
+export class AuthFailureLimit implements OnModuleInit {
+  constructor(
+    @Inject(HttpAdapterHost) private readonly host: HttpAdapterHost,
+    @Inject(RateLimits) private readonly limits: RateLimits,
+    @InjectConfig() private readonly config: PlatformConfig,
+  ) {}
+
+  onModuleInit(): void {
+    const points = this.config.rateLimits.authFailuresPerMinute;
+    const fastify = this.host.httpAdapter?.getInstance<FastifyInstance>();
+    if (points === 0 || fastify === undefined) return;
+    fastify.addHook('onRequest', async (request, reply) => {
+      if (request.headers.authorization === undefined) return;
+      const verdict = await this.limits.peek('auth_failures', request.ip);
+      if (verdict.allowed) return;
+      await reply
+        .code(429)
+        .header('content-type', 'application/problem+json; charset=utf-8')
+        .header('retry-after', String(verdict.retryAfterSeconds))
+        .send({
+          type: 'urn:problem:rate-limited',
+          title: 'Too many requests',
+          status: 429,
+          detail: `More than ${verdict.limit} failed authentications a minute from this address; retry after ${verdict.retryAfterSeconds} s (Retry-After).`,
+          requestId: request.id,
+        });
+      return reply;
+    });
+    fastify.addHook('onResponse', async (request, reply) => {
+      if (reply.statusCode === 401 && request.headers.authorization !== undefined) await this.limits.consume('auth_failures', request.ip, { count: false });
+    });
+  }
+}
+
+/** Rate limits for every app: `RateLimits` to inject, the per-key interceptor, the failed-authentication limit. */
 @Global()
-@Module({ providers: [RateLimits, { provide: APP_INTERCEPTOR, useClass: RateLimitInterceptor }], exports: [RateLimits] })
+@Module({ providers: [RateLimits, { provide: APP_INTERCEPTOR, useClass: RateLimitInterceptor }, AuthFailureLimit], exports: [RateLimits] })
 export class RateLimitModule {}
