@@ -153,7 +153,9 @@ export class GatewayAuth implements OnApplicationBootstrap {
 
   /** Checks a callback; a refusal is counted and logged (gateway, reason, client address; never a credential). */
   async check(gateway: UssdGatewayName, call: GatewayCall): Promise<GatewayVerdict> {
-    let verdict = this.rules[gateway].check(call, Date.now());
+    // An adapter whose name is missing from USSD_GATEWAY_NAMES has no rules: closed, never open.
+    const rules = this.rules[gateway] as GatewayRules | undefined;
+    let verdict = rules === undefined ? refuse('not_configured') : rules.check(call, Date.now());
     if (verdict.ok && verdict.signature !== undefined && !(await this.signatures.consume(`${gateway}:${verdict.signature}`)).allowed) verdict = refuse('replayed');
     if (!verdict.ok) {
       this.refusals.inc({ gateway, reason: verdict.reason });
