@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
 import type { Observable } from 'rxjs';
 import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
 import { InjectLogger, type Logger } from '@ussd/platform-logging';
@@ -26,15 +26,18 @@ export interface Limiter {
 }
 
 const ALLOWED: RateVerdict = { allowed: true };
+/** A Redis answer slower than this counts in memory instead, so a stalled Redis cannot hold a request (a hop) up. */
+const REDIS_TIMEOUT_MS = 250;
 /** A Redis outage is said once per this long while it lasts, not once per request. */
 const OUTAGE_WARNING_EVERY_MS = 60_000;
 
 /**
  * Counters that hold across replicas: `rate-limiter-flexible` on the app's Redis client (keys
  * `<REDIS_KEY_PREFIX>:rate:<name>:<sha256 of the id>`, so no phone number or key id is stored in
- * clear), or in this process's memory without REDIS_URL. While Redis is unreachable each limiter
- * counts in memory (its insurance limiter) and one warning a minute says so: limits then hold per
- * replica rather than refusing every request (docs/decisions/0022-rate-limits.md).
+ * clear), or in this process's memory without REDIS_URL. While Redis is unreachable (or takes
+ * more than 250 ms) each limiter counts in memory (its insurance limiter) and one warning a minute
+ * says so: limits then hold per replica rather than refusing every request or holding it up
+ * (docs/decisions/0022-rate-limits.md).
  */
 @Injectable()
 export class RateLimits {
@@ -78,7 +81,11 @@ export class RateLimits {
     const store =
       this.redis === null
         ? memory
-        : new RateLimiterRedis({ storeClient: this.redis, keyPrefix: `${this.config.redis.keyPrefix}:rate:${name}`, points, duration: seconds, rejectIfRedisNotReady: true, insuranceLimiter: memory });
+        : new RLWrapperTimeouts({
+            limiter: new RateLimiterRedis({ storeClient: this.redis, keyPrefix: `${this.config.redis.keyPrefix}:rate:${name}`, points, duration: seconds, rejectIfRedisNotReady: true }),
+            insuranceLimiter: memory,
+            timeoutMs: REDIS_TIMEOUT_MS,
+          });
     const refuse = (res: RateLimiterRes, count: boolean): RateVerdict => {
       if (metric && count) this.refused.inc({ limit: name });
       return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)), limit: points };
