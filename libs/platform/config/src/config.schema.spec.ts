@@ -115,7 +115,7 @@ describe('gateway authentication, trusted proxies and rate limits', () => {
     const config = parseConfig({}, defaults);
     expect(config.ussd.gateways.hubtel).toEqual({ auth: undefined, tokens: [], hmacSecrets: [], allowedCidrs: [] });
     expect(config.trustedProxies).toEqual([]);
-    expect(config.rateLimits).toEqual({ keyPerMinute: 600, validatePerMinute: 60, msisdnHopsPerMinute: 60, authFailuresPerMinute: 30 });
+    expect(config.rateLimits).toEqual({ keyPerMinute: 600, validatePerMinute: 60, msisdnHopsPerMinute: 60, authFailuresPerMinute: 0 });
     expect(parseConfig({ RATE_LIMIT_KEY_PER_MINUTE: '0' }, defaults).rateLimits.keyPerMinute).toBe(0);
   });
 
