@@ -5,6 +5,7 @@ import { WorkflowFeatureModule } from '@ussd/workflow-feature';
 import { ExecutionFeatureModule } from '@ussd/execution-feature';
 import { UssdFeatureModule } from '@ussd/ussd-feature';
 import { AuditController } from './audit.controller.js';
+import { MetricsController } from './metrics.controller.js';
 import { RootController } from './root.controller.js';
 import { ServiceCodeGrantsController } from './service-code-grants.controller.js';
 
@@ -24,7 +25,7 @@ export class AppModule {
         // The embedded development default gets an admin key on first start, printed once.
         AuthModule.forRoot({ developmentKey: context.database.kind === 'embedded' && (context.env['NODE_ENV'] ?? 'development') === 'development' }),
         WorkflowFeatureModule, ExecutionFeatureModule, UssdFeatureModule],
-      controllers: [RootController, ServiceCodeGrantsController, AuditController],
+      controllers: [RootController, ServiceCodeGrantsController, AuditController, MetricsController],
     };
   }
 }

@@ -37,8 +37,16 @@ describe('identities: every api route needs a key with its role, unless it is de
       expect([label, route.access === undefined]).toEqual([label, false]);
       if (route.access?.public === true) expect([label, route.access.why.length > 10]).toEqual([label, true]);
     }
-    // What is public is exactly what must be: probes, the index, the gateways' callbacks.
-    expect(routes.filter((r) => r.access?.public).map((r) => `${r.method} ${r.path}`)).toEqual(['GET /', 'GET /health/live', 'GET /health/ready', 'GET /health/startup', 'POST /ussd/:gateway']);
+    // What is public is exactly what must be: probes, the index, the metrics, the gateways' callbacks.
+    expect(routes.filter((r) => r.access?.public).map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /',
+      'GET /health/live',
+      'GET /health/ready',
+      'GET /health/startup',
+      'GET /metrics',
+      'POST /ussd/:gateway',
+      'POST /ussd/:gateway/:token',
+    ]);
   });
 
   it('answers 401 problem+json with WWW-Authenticate, before doing anything, on every non-public route without a key', async () => {

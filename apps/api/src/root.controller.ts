@@ -17,6 +17,7 @@ export class RootController {
       serviceCodeGrants: '/teams/{team}/service-codes',
       audit: '/audit',
       ussd: { africastalking: '/ussd/africastalking', hubtel: '/ussd/hubtel' },
+      metrics: '/metrics',
       health: { live: '/health/live', ready: '/health/ready', startup: '/health/startup' },
     };
   }

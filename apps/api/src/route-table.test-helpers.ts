@@ -46,16 +46,20 @@ export function concrete(path: string): string {
 }
 
 /**
- * The whole api, in process, on a fresh migrated database (what the route-table specs test).
- * `env` adds or overrides variables (AUTH_JWT_*, CORS_ORIGINS…); `logDestination` receives the
- * log lines (set LOG_LEVEL in `env` to see them).
+ * The whole api, in process, on a fresh migrated database (what the route-table specs test), or
+ * on `shared` (a second replica). `env` adds or overrides variables (AUTH_JWT_*, CORS_ORIGINS…);
+ * `logDestination` receives the log lines (set LOG_LEVEL in `env` to see them).
  */
-export async function startApi(options: { env?: Record<string, string>; logDestination?: NodeJS.WritableStream; configure?: (app: NestFastifyApplication) => void } = {}): Promise<{ running: RunningApp; database: TestDatabase; routes: Route[] }> {
-  const database = await createTestDatabase();
-  await migrateDatabase(database.url, silentLogger());
+export async function startApi(
+  options: { env?: Record<string, string>; shared?: TestDatabase; logDestination?: NodeJS.WritableStream; configure?: (app: NestFastifyApplication) => void } = {},
+): Promise<{ running: RunningApp; database: TestDatabase; routes: Route[] }> {
+  const database = options.shared ?? (await createTestDatabase());
+  if (options.shared === undefined) await migrateDatabase(database.url, silentLogger());
   const running = await bootstrap({
     defaults: { appName: 'api', port: 0 },
-    env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, ...options.env },
+    // The route-table specs send many bad keys from 127.0.0.1 on purpose: the failed-authentication
+    // limit is set above them here (rate-limits.integration-spec.ts tests it).
+    env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000', ...options.env },
     rootModule: (context) => AppModule.forRoot(context),
     ...(options.logDestination ? { logDestination: options.logDestination } : {}),
     ...(options.configure ? { configure: options.configure } : {}),

@@ -166,3 +166,55 @@ describe('parseConfig', () => {
     for (const doc of docs) expect(doc.description.length).toBeGreaterThan(10);
   });
 });
+
+describe('gateway authentication, trusted proxies and rate limits', () => {
+  const token = 'a'.repeat(32);
+
+  it('reads per-gateway tokens (several, for rotation), HMAC secrets, CIDRs and trusted proxies', () => {
+    const config = parseConfig(
+      {
+        USSD_GATEWAY_AFRICASTALKING_TOKEN: ` ${token} , ${'b'.repeat(16)}`,
+        USSD_GATEWAY_HUBTEL_HMAC_SECRET: 'c'.repeat(40),
+        USSD_GATEWAY_HUBTEL_ALLOWED_CIDRS: '196.201.214.0/24, 2001:db8::/32,10.1.2.3',
+        USSD_GATEWAY_HUBTEL_AUTH: 'required',
+        TRUSTED_PROXIES: '10.0.0.0/8',
+      },
+      defaults,
+    );
+    expect(config.ussd.gateways.africastalking).toEqual({ auth: undefined, tokens: [token, 'b'.repeat(16)], hmacSecrets: [], allowedCidrs: [] });
+    expect(config.ussd.gateways.hubtel).toEqual({ auth: 'required', tokens: [], hmacSecrets: ['c'.repeat(40)], allowedCidrs: ['196.201.214.0/24', '2001:db8::/32', '10.1.2.3'] });
+    expect(config.trustedProxies).toEqual(['10.0.0.0/8']);
+  });
+
+  it('defaults: no credentials, XFF not trusted, limits on', () => {
+    const config = parseConfig({}, defaults);
+    expect(config.ussd.gateways.hubtel).toEqual({ auth: undefined, tokens: [], hmacSecrets: [], allowedCidrs: [] });
+    expect(config.trustedProxies).toEqual([]);
+    expect(config.rateLimits).toEqual({ keyPerMinute: 600, validatePerMinute: 60, msisdnHopsPerMinute: 60, authFailuresPerMinute: 0 });
+    expect(parseConfig({ RATE_LIMIT_KEY_PER_MINUTE: '0' }, defaults).rateLimits.keyPerMinute).toBe(0);
+  });
+
+  it('refuses a bad CIDR, naming the variable and the entry', () => {
+    expect(problemsOf({ USSD_GATEWAY_AFRICASTALKING_ALLOWED_CIDRS: '10.0.0.0/33' })).toEqual([expect.stringMatching(/^USSD_GATEWAY_AFRICASTALKING_ALLOWED_CIDRS: expected .*got "10\.0\.0\.0\/33"$/)]);
+    expect(problemsOf({ TRUSTED_PROXIES: 'proxy.internal' })).toEqual([expect.stringMatching(/^TRUSTED_PROXIES: expected .*got "proxy\.internal"$/)]);
+    expect(problemsOf({ TRUSTED_PROXIES: ' , ' })).toEqual([expect.stringMatching(/^TRUSTED_PROXIES: .*got no entry$/)]);
+  });
+
+  it('refuses an empty, short or odd token without echoing it', () => {
+    const empty = problemsOf({ USSD_GATEWAY_HUBTEL_TOKEN: `${token},` });
+    expect(empty).toEqual([expect.stringMatching(/^USSD_GATEWAY_HUBTEL_TOKEN: .*entry 2 is empty$/)]);
+    const short = problemsOf({ USSD_GATEWAY_HUBTEL_TOKEN: 'short-secret' });
+    expect(short).toEqual([expect.stringMatching(/entry 1 has 12 characters$/)]);
+    const odd = problemsOf({ USSD_GATEWAY_AFRICASTALKING_HMAC_SECRET: 'secret with spaces!!' });
+    expect(odd[0]).toMatch(/^USSD_GATEWAY_AFRICASTALKING_HMAC_SECRET: .*others than those allowed$/);
+    for (const line of [...empty, ...short, ...odd]) expect(line).not.toMatch(/aaaa|short-secret|with spaces/);
+  });
+
+  it('refuses AUTH=none together with a credential, and an unknown AUTH value', () => {
+    expect(problemsOf({ USSD_GATEWAY_HUBTEL_AUTH: 'none', USSD_GATEWAY_HUBTEL_TOKEN: token })).toEqual([
+      'USSD_GATEWAY_HUBTEL_AUTH: none opens the gateway, but USSD_GATEWAY_HUBTEL_TOKEN is set; remove one or the other',
+    ]);
+    expect(problemsOf({ USSD_GATEWAY_HUBTEL_AUTH: 'open' })).toEqual(['USSD_GATEWAY_HUBTEL_AUTH: expected one of required, none, got "open"']);
+    expect(problemsOf({ RATE_LIMIT_MSISDN_HOPS_PER_MINUTE: '-1' })).toEqual([expect.stringMatching(/^RATE_LIMIT_MSISDN_HOPS_PER_MINUTE: expected an integer from 0/)]);
+  });
+});

@@ -1,5 +1,5 @@
 import { type z } from 'zod';
-import { boolean, hostList, integer, jwtAlgorithms, matches, nonEmpty, oneOf, originList, url, type VariableDoc } from './variables.js';
+import { boolean, cidrList, hostList, integer, jwtAlgorithms, matches, nonEmpty, oneOf, originList, secretList, url, type VariableDoc } from './variables.js';
 
 /** Asymmetric JWS algorithms a JWT may be signed with; `none` and the HMAC family (HS*) never. */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
@@ -7,6 +7,35 @@ export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The USSD gateways whose callbacks can be authenticated (the adapters of @ussd/ussd-domain). */
+export const USSD_GATEWAY_NAMES = ['africastalking', 'hubtel'] as const;
+export type UssdGatewayName = (typeof USSD_GATEWAY_NAMES)[number];
+const GATEWAY_TITLES: Readonly<Record<UssdGatewayName, string>> = { africastalking: "Africa's Talking", hubtel: 'Hubtel' };
+
+const envName = (gateway: UssdGatewayName, suffix: string) => `USSD_GATEWAY_${gateway.toUpperCase()}_${suffix}`;
+
+/** How one gateway's callbacks are authenticated (docs/security.md, Gateway authentication). */
+export interface GatewayAuthConfig {
+  /** `none`: explicitly open; `required`: refuse unless a credential below is configured; undefined: open outside production. */
+  readonly auth: 'required' | 'none' | undefined;
+  /** Shared secrets accepted in X-Gateway-Token or as the path token; several while rotating. */
+  readonly tokens: readonly string[];
+  /** HMAC-SHA256 keys of X-Gateway-Signature; several while rotating. */
+  readonly hmacSecrets: readonly string[];
+  /** Source addresses allowed (CIDRs or addresses); empty: any. */
+  readonly allowedCidrs: readonly string[];
+}
+
+function gatewayVariables(gateway: UssdGatewayName): Variable[] {
+  const title = GATEWAY_TITLES[gateway];
+  return [
+    variable(envName(gateway, 'AUTH'), undefined, `none opens ${title} callbacks to anyone on purpose; required refuses them until a token, HMAC secret or CIDR below is set. Unset: required when NODE_ENV=production, open (with a warning at start) otherwise.`, oneOf(envName(gateway, 'AUTH'), ['required', 'none'])),
+    variable(envName(gateway, 'TOKEN'), undefined, `Comma-separated shared secrets (16 to 256 of A-Z a-z 0-9 . _ ~ -; two while rotating) ${title} must send in X-Gateway-Token or as the path token (POST /ussd/${gateway}/<token>).`, secretList(envName(gateway, 'TOKEN'))),
+    variable(envName(gateway, 'HMAC_SECRET'), undefined, `Comma-separated keys of the HMAC-SHA256 signature (X-Gateway-Signature over X-Gateway-Timestamp and the body) a signing proxy in front of ${title} adds; ${title} itself does not sign callbacks.`, secretList(envName(gateway, 'HMAC_SECRET'))),
+    variable(envName(gateway, 'ALLOWED_CIDRS'), undefined, `Comma-separated CIDRs or addresses ${title} callbacks may come from (the client address, read through TRUSTED_PROXIES). Unset: any address.`, cidrList(envName(gateway, 'ALLOWED_CIDRS'))),
+  ];
+}
 
 /** Per-application defaults: the api and the log-ingester listen on different ports. */
 export interface AppDefaults {
@@ -70,6 +99,12 @@ function variables(defaults: AppDefaults): Variable[] {
     variable('USSD_ENVIRONMENT', 'production', 'Which environment of a workflow USSD trigger this deployment answers (service code + environment pick the workflow).', matches('USSD_ENVIRONMENT', /^[a-z][a-z0-9-]{0,31}$/, 'a lower-case environment name such as production')),
     variable('USSD_HOP_DEADLINE_MS', '5000', 'A USSD hop is answered within this time even when a node is slow (the execution then ends as timeout and the subscriber gets a polite END).', integer('USSD_HOP_DEADLINE_MS', 100, 60_000)),
     variable('USSD_DEFAULT_COUNTRY', 'KE', 'ISO 3166 country used to read phone numbers written without a country code (0712345678).', matches('USSD_DEFAULT_COUNTRY', /^[A-Z]{2}$/, 'a two-letter ISO 3166 country code such as KE')),
+    ...USSD_GATEWAY_NAMES.flatMap(gatewayVariables),
+    variable('TRUSTED_PROXIES', undefined, 'Comma-separated CIDRs or addresses of the reverse proxies / load balancers in front of the app: only their X-Forwarded-For is believed when telling the client address. Unset: X-Forwarded-For is ignored.', cidrList('TRUSTED_PROXIES')),
+    variable('RATE_LIMIT_KEY_PER_MINUTE', '600', 'Requests per minute one API key may make (all authenticated routes; across replicas with REDIS_URL); more get 429 with Retry-After. 0 disables it.', integer('RATE_LIMIT_KEY_PER_MINUTE', 0, 1_000_000)),
+    variable('RATE_LIMIT_VALIDATE_PER_MINUTE', '60', 'POST /workflows/validate calls per minute per API key (on top of the per-key limit). 0 disables it.', integer('RATE_LIMIT_VALIDATE_PER_MINUTE', 0, 1_000_000)),
+    variable('RATE_LIMIT_MSISDN_HOPS_PER_MINUTE', '60', 'USSD hops per minute per phone number (all gateways together); more get an END in the gateway format with status 429. 0 disables it.', integer('RATE_LIMIT_MSISDN_HOPS_PER_MINUTE', 0, 1_000_000)),
+    variable('RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', '0', 'Failed authentications (401 to a request that sent an Authorization header) per minute per client address; past it, requests with an Authorization header from that address get 429 until the minute is over. 0 (the default) disables it: turn it on only where the client address is right (TRUSTED_PROXIES behind a load balancer), or every client sharing the balancer\'s address is refused together.', integer('RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 0, 1_000_000)),
     variable('EVENT_STREAM_KEY', 'execution-events', 'With REDIS_URL: the Redis Stream execution events go through (prefixed with REDIS_KEY_PREFIX).', matches('EVENT_STREAM_KEY', /^[A-Za-z0-9:._-]{1,100}$/, 'a stream name of letters, digits and : . _ -')),
     variable('EVENT_STREAM_MAX_LENGTH', '1000000', 'With REDIS_URL: once the stream is longer than this, the log-ingester trims the entries every consumer group has acknowledged; unacknowledged entries are never trimmed.', integer('EVENT_STREAM_MAX_LENGTH', 1000, 100_000_000)),
     variable('EVENT_PRODUCER_BUFFER_MAX', '10000', 'With REDIS_URL: events the api holds in memory that Redis has not accepted yet (rides out a blip); new executions get 503 while Redis is unreachable, and when the buffer is full running ones fail (events.unavailable).', integer('EVENT_PRODUCER_BUFFER_MAX', 100, 1_000_000)),
@@ -132,7 +167,17 @@ export interface PlatformConfig {
   };
   readonly session: { readonly ttlSeconds: number; readonly expirySweepMs: number };
   readonly privacy: { readonly maskPhoneNumbersForViewers: boolean };
-  readonly ussd: { readonly environment: string; readonly hopDeadlineMs: number; readonly defaultCountry: string };
+  readonly ussd: {
+    readonly environment: string;
+    readonly hopDeadlineMs: number;
+    readonly defaultCountry: string;
+    /** Callback authentication per gateway. */
+    readonly gateways: Readonly<Record<UssdGatewayName, GatewayAuthConfig>>;
+  };
+  /** CIDRs or addresses whose X-Forwarded-For is believed (Fastify trustProxy); empty: none. */
+  readonly trustedProxies: readonly string[];
+  /** Requests per minute; 0 disables a limit. */
+  readonly rateLimits: { readonly keyPerMinute: number; readonly validatePerMinute: number; readonly msisdnHopsPerMinute: number; readonly authFailuresPerMinute: number };
   /** The Redis Stream of execution events (with REDIS_URL). */
   readonly events: {
     readonly streamKey: string;
@@ -187,6 +232,12 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     else problems.push(...new Set(result.error.issues.map((issue) => issue.message)));
   }
   if (problems.length === 0) problems.push(...jwtProblems(values));
+  for (const gateway of USSD_GATEWAY_NAMES) {
+    const configured = ['TOKEN', 'HMAC_SECRET', 'ALLOWED_CIDRS'].filter((suffix) => values[envName(gateway, suffix)] !== undefined);
+    if (values[envName(gateway, 'AUTH')] === 'none' && configured.length > 0) {
+      problems.push(`${envName(gateway, 'AUTH')}: none opens the gateway, but ${configured.map((suffix) => envName(gateway, suffix)).join(' and ')} is set; remove one or the other`);
+    }
+  }
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
   const v = values as Record<string, never>;
@@ -244,7 +295,29 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     },
     session: { ttlSeconds: v['SESSION_TTL_SECONDS'], expirySweepMs: v['SESSION_EXPIRY_SWEEP_MS'] },
     privacy: { maskPhoneNumbersForViewers: v['MASK_PHONE_NUMBERS_FOR_VIEWERS'] },
-    ussd: { environment: v['USSD_ENVIRONMENT'], hopDeadlineMs: v['USSD_HOP_DEADLINE_MS'], defaultCountry: v['USSD_DEFAULT_COUNTRY'] },
+    ussd: {
+      environment: v['USSD_ENVIRONMENT'],
+      hopDeadlineMs: v['USSD_HOP_DEADLINE_MS'],
+      defaultCountry: v['USSD_DEFAULT_COUNTRY'],
+      gateways: Object.fromEntries(
+        USSD_GATEWAY_NAMES.map((gateway) => [
+          gateway,
+          {
+            auth: v[envName(gateway, 'AUTH')] as GatewayAuthConfig['auth'],
+            tokens: (v[envName(gateway, 'TOKEN')] as string[] | undefined) ?? [],
+            hmacSecrets: (v[envName(gateway, 'HMAC_SECRET')] as string[] | undefined) ?? [],
+            allowedCidrs: (v[envName(gateway, 'ALLOWED_CIDRS')] as string[] | undefined) ?? [],
+          } satisfies GatewayAuthConfig,
+        ]),
+      ) as unknown as Record<UssdGatewayName, GatewayAuthConfig>,
+    },
+    trustedProxies: (v['TRUSTED_PROXIES'] as string[] | undefined) ?? [],
+    rateLimits: {
+      keyPerMinute: v['RATE_LIMIT_KEY_PER_MINUTE'],
+      validatePerMinute: v['RATE_LIMIT_VALIDATE_PER_MINUTE'],
+      msisdnHopsPerMinute: v['RATE_LIMIT_MSISDN_HOPS_PER_MINUTE'],
+      authFailuresPerMinute: v['RATE_LIMIT_AUTH_FAILURES_PER_MINUTE'],
+    },
     events: {
       streamKey: `${v['REDIS_KEY_PREFIX'] as string}:${v['EVENT_STREAM_KEY'] as string}`,
       streamMaxLength: v['EVENT_STREAM_MAX_LENGTH'],

@@ -138,3 +138,46 @@ export function originList(name: string) {
       },
     });
 }
+
+/** One CIDR (`10.0.0.0/8`, `2001:db8::/32`) or one IP address (a single host). */
+export function isCidrOrAddress(entry: string): boolean {
+  const slash = entry.indexOf('/');
+  if (slash < 0) return isIP(entry) !== 0;
+  const family = isIP(entry.slice(0, slash));
+  const bits = entry.slice(slash + 1);
+  return family !== 0 && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** Comma-separated CIDRs or IP addresses; blanks between commas are ignored, an entry that is not one is refused. */
+export function cidrList(name: string) {
+  const expected = 'comma-separated CIDRs or IP addresses (such as 10.0.0.0/8,196.201.214.0/24)';
+  return text(name, expected)
+    .transform((v) => v.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))
+    .refine((entries) => entries.length > 0 && entries.every(isCidrOrAddress), {
+      error: (issue) => {
+        const bad = (issue.input as string[]).filter((entry) => !isCidrOrAddress(entry));
+        return `${name}: expected ${expected}, got ${bad.length === 0 ? 'no entry' : bad.map((entry) => JSON.stringify(entry)).join(', ')}`;
+      },
+    });
+}
+
+const SECRET = /^[A-Za-z0-9._~-]{16,256}$/;
+
+/**
+ * Comma-separated secrets (several, so one can be rotated): each 16 to 256 characters of
+ * letters, digits and `. _ ~ -` (safe in a URL path and a header). The message never echoes a
+ * value: it says which entry (by position) is wrong.
+ */
+export function secretList(name: string) {
+  const expected = 'comma-separated secrets of 16 to 256 letters, digits or . _ ~ - (generate one with `openssl rand -hex 32`)';
+  return text(name, expected)
+    .transform((v) => v.split(',').map((entry) => entry.trim()))
+    .refine((entries) => entries.every((entry) => SECRET.test(entry)), {
+      error: (issue) => {
+        const entries = issue.input as string[];
+        const bad = entries.map((entry, index) => ({ entry, index })).filter(({ entry }) => !SECRET.test(entry));
+        const what = bad.map(({ entry, index }) => `entry ${index + 1} ${entry === '' ? 'is empty' : `has ${entry.length} characters${/^[A-Za-z0-9._~-]*$/.test(entry) ? '' : ' and others than those allowed'}`}`);
+        return `${name}: expected ${expected}; ${what.join(', ')}`;
+      },
+    });
+}

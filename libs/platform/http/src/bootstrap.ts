@@ -61,7 +61,9 @@ export async function bootstrap(options: BootstrapOptions): Promise<RunningApp> 
     const app = (nest = await NestFactory.create<NestFastifyApplication>(
       options.rootModule({ defaults: options.defaults, env, logger, database: db }),
       createFastifyAdapter(config, logger, () => lifecycle?.draining ?? false),
-      { logger: new PinoNestLogger(logger), abortOnError: false },
+      // rawBody: the parsed JSON and form bodies keep their bytes (request.rawBody), which
+      // a gateway's HMAC signature is computed over.
+      { logger: new PinoNestLogger(logger), abortOnError: false, rawBody: true },
     ));
     app.useGlobalFilters(new ProblemDetailsFilter(logger));
     await applySecurityHeaders(app, config);

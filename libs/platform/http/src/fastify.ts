@@ -8,6 +8,13 @@ import { type Logger, runWithRequestContext } from '@ussd/platform-logging';
 const REQUEST_ID_HEADER = 'x-request-id';
 /** A caller's request id is kept only if it is short and plain, so it cannot forge log lines. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** `POST /ussd/{gateway}/{token}`: the path token is a secret and never reaches a log line. */
+const PATH_TOKEN = /^(\/ussd\/[^/?#]*\/)[^?#]*/;
+
+/** A request URL as it may be logged: a gateway's path token is replaced by `[redacted]`. */
+export function loggableUrl(url: string): string {
+  return url.replace(PATH_TOKEN, '$1[redacted]');
+}
 
 /**
  * The Fastify adapter every app uses: body limit from config, a request id per request
@@ -22,6 +29,8 @@ export function createFastifyAdapter(config: PlatformConfig, logger: Logger, isD
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
+    // request.ip is X-Forwarded-For's client only behind the configured proxies, never by default.
+    trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     // Ids in paths may be 255 characters (execution ids); longer segments get 414.
     routerOptions: { maxParamLength: 300 },
     // Errors Fastify raises before routing (bad URL encoding, over-long path segments) are
@@ -53,7 +62,7 @@ export function createFastifyAdapter(config: PlatformConfig, logger: Logger, isD
   fastify.addHook('onResponse', (request, reply, done) => {
     const quiet = request.url.startsWith('/health/');
     logger[quiet ? 'debug' : 'info'](
-      { requestId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      { requestId: request.id, method: request.method, url: loggableUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
       'request completed',
     );
     done();

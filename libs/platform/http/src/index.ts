@@ -5,6 +5,7 @@
  * - `PlatformModule.forRoot(context)`: config, logging, PostgreSQL, Redis, health probes.
  * - `ProblemDetailsFilter` / `ProblemException` / `ValidationProblem`: RFC 9457 error bodies.
  * - `ZodValidationPipe` / `KnownQueryGuard`: request validation, `{ in, pointer, code, message }` per problem.
+ * - `RateLimits` / `@RateLimit(name)` / `MetricsModule`: per-key and named rate limits (429 + Retry-After), the app's Prometheus registry.
  * - `installGracefulShutdown`: drain, close, exit 0 within SHUTDOWN_GRACE_MS (or exit 1 and say so).
  */
 export * from './bootstrap.js';
@@ -15,3 +16,5 @@ export * from './problem-details.filter.js';
 export * from './zod-validation.js';
 export * from './json-only.guard.js';
 export * from './known-query.guard.js';
+export * from './metrics.js';
+export * from './rate-limits.js';

@@ -6,6 +6,8 @@ import { HealthModule } from '@ussd/platform-health';
 import { type Logger, LoggingModule } from '@ussd/platform-logging';
 import { RedisModule } from '@ussd/platform-redis';
 import { KnownQueryGuard } from './known-query.guard.js';
+import { MetricsModule } from './metrics.js';
+import { RateLimitModule } from './rate-limits.js';
 
 /** What an app's root module receives from `bootstrap`. */
 export interface PlatformContext {
@@ -16,7 +18,8 @@ export interface PlatformContext {
 }
 
 /**
- * Configuration, logging, PostgreSQL, Redis and health probes: what every app imports first.
+ * Configuration, logging, PostgreSQL, Redis, health probes, the Prometheus registry and rate
+ * limits: what every app imports first.
  * Also the request rules every route shares: unknown query parameters are refused (KnownQueryGuard).
  */
 @Module({})
@@ -30,6 +33,8 @@ export class PlatformModule {
         DatabaseModule.forRoot(context.database),
         RedisModule.forRoot(),
         HealthModule,
+        MetricsModule,
+        RateLimitModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: KnownQueryGuard }],
       exports: [HealthModule],

@@ -9,3 +9,4 @@
 export * from './ussd-feature.module.js';
 export * from './ussd-hop.service.js';
 export * from './conversation.js';
+export * from './gateway-auth.js';

@@ -28,15 +28,18 @@ export interface UssdTestApp {
 }
 
 /** The api's workflow, execution and USSD modules on a fresh migrated database. */
-export async function startUssdApp(env: Record<string, string> = {}): Promise<UssdTestApp> {
+export async function startUssdApp(env: Record<string, string> = {}, options: { readonly logDestination?: NodeJS.WritableStream } = {}): Promise<UssdTestApp> {
   const database = await createTestDatabase();
   await migrateDatabase(database.url, silentLogger());
   const running = await bootstrap({
     defaults: { appName: 'test', port: 0 },
-    env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, EXECUTION_EVENT_FLUSH_MS: '10', ...env },
+    // Conversation tests dial from the same few numbers many times a minute: the per-phone limit
+    // is set far above them here (gateway-limits.integration-spec.ts tests it).
+    env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, EXECUTION_EVENT_FLUSH_MS: '10', RATE_LIMIT_MSISDN_HOPS_PER_MINUTE: '100000', ...env },
     rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), AuthModule.forRoot({ developmentKey: false }), WorkflowFeatureModule, ExecutionFeatureModule, UssdFeatureModule] }),
     handleSignals: false,
     exit: () => undefined,
+    ...(options.logDestination ? { logDestination: options.logDestination } : {}),
   });
   const url = running.url;
   const { headers: auth } = await createTestKey(database.url, 'admin');
@@ -131,9 +134,9 @@ export async function postForm(baseUrl: string, path: string, form: Record<strin
   return post(baseUrl, path, 'application/x-www-form-urlencoded', new URLSearchParams(form).toString());
 }
 
-export async function post(baseUrl: string, path: string, contentType: string, body: string): Promise<GatewayReply> {
+export async function post(baseUrl: string, path: string, contentType: string, body: string, headers: Record<string, string> = {}): Promise<GatewayReply> {
   const started = Date.now();
-  const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body });
   return { status: response.status, contentType: response.headers.get('content-type'), body: await response.text(), ms: Date.now() - started };
 }
 

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ExecutionLogsModule, OutboundHttpModule } from '@ussd/execution-feature';
 import { SessionStoreModule } from '@ussd/session-data-access';
 import { WorkflowDataAccessModule } from '@ussd/workflow-data-access';
+import { GatewayAuth } from './gateway-auth.js';
 import { SessionExpiryScheduler } from './session-expiry.scheduler.js';
 import { SessionsController } from './sessions.controller.js';
 import { UssdController } from './ussd.controller.js';
@@ -12,7 +13,7 @@ import { UssdRoutes } from './ussd-routes.service.js';
 @Module({
   imports: [ExecutionLogsModule, OutboundHttpModule, WorkflowDataAccessModule, SessionStoreModule],
   controllers: [UssdController, SessionsController],
-  providers: [UssdRoutes, UssdHopService, SessionExpiryScheduler],
+  providers: [UssdRoutes, UssdHopService, SessionExpiryScheduler, GatewayAuth],
   exports: [UssdHopService],
 })
 export class UssdFeatureModule {}

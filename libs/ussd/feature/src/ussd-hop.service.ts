@@ -30,6 +30,8 @@ export const USSD_MESSAGES = {
   ended: 'Your session has ended. Please dial again.',
   thanks: 'Thank you.',
   malformed: 'Sorry, this request could not be understood.',
+  refused: 'Sorry, this request was refused.',
+  tooManyHops: 'Too many requests from this phone. Please try again in a minute.',
 } as const;
 
 /** The engine stops this long before the hop deadline, so the reply (and its commit) still make it in time. */

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { JsonOnlyGuard, openApiSchema, ZodValidationPipe } from '@ussd/platform-http';
+import { JsonOnlyGuard, openApiSchema, RateLimit, ZodValidationPipe } from '@ussd/platform-http';
 import {
   AddVersionBody,
   CreateWorkflowBody,
@@ -46,9 +46,11 @@ export class WorkflowsController {
 
   @Post('validate')
   @RequireRole('viewer')
+  @RateLimit('validate')
   @HttpCode(200)
   @ApiOperation({ summary: 'Validate a spec without storing it (schema and static checks, with JSON pointers)' })
   @ApiResponse({ status: 200, schema: openApiSchema(SpecValidation) })
+  @ApiResponse({ status: 429, description: 'More than RATE_LIMIT_VALIDATE_PER_MINUTE validations a minute with this key (Retry-After)' })
   validate(@Body(new ZodValidationPipe(CreateWorkflowBody.shape.spec)) spec: Record<string, unknown>) {
     return this.workflows.validate(spec);
   }
