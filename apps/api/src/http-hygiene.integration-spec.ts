@@ -183,6 +183,6 @@ describe('the built api: the OpenAPI UI at /docs under the Content-Security-Poli
         expect([label, Object.keys(operation['responses'] as object)]).toEqual([label, expect.arrayContaining(['401', '403'])]);
       }
     }
-    expect(publicOnes.sort()).toEqual(['GET /', 'GET /health/live', 'GET /health/ready', 'GET /health/startup', 'POST /ussd/{gateway}']);
+    expect(publicOnes.sort()).toEqual(['GET /', 'GET /health/live', 'GET /health/ready', 'GET /health/startup', 'GET /metrics', 'POST /ussd/{gateway}', 'POST /ussd/{gateway}/{token}']);
   });
 });
