@@ -4,9 +4,10 @@ import { CreateExecutionRetries1795600002000 } from './1795600002000-create-exec
 import { CreateUssdClaims1795600003000 } from './1795600003000-create-ussd-claims.js';
 import { CreateIdentity1795600004000 } from './1795600004000-create-identity.js';
 import { CreateWorkflowTeams1795600005000 } from './1795600005000-create-workflow-teams.js';
+import { CreateTeamSecrets1795600008000 } from './1795600008000-create-team-secrets.js';
 
 /**
  * Every migration, oldest first. ESM builds cannot glob for classes, so a new
  * migration is a file in this folder plus one line here (a test checks the order).
  */
-export const MIGRATIONS = [CreateWorkflows1795600000000, CreateExecutionLogs1795600001000, CreateExecutionRetries1795600002000, CreateUssdClaims1795600003000, CreateIdentity1795600004000, CreateWorkflowTeams1795600005000];
+export const MIGRATIONS = [CreateWorkflows1795600000000, CreateExecutionLogs1795600001000, CreateExecutionRetries1795600002000, CreateUssdClaims1795600003000, CreateIdentity1795600004000, CreateWorkflowTeams1795600005000, CreateTeamSecrets1795600008000];
