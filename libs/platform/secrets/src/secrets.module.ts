@@ -2,16 +2,16 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PLATFORM_CONFIG, type PlatformConfig } from '@ussd/platform-config';
 import { type Logger, ROOT_LOGGER } from '@ussd/platform-logging';
-import { developmentSecretsKey } from './development-key.js';
+import { developmentKeyFile, developmentSecretsKey } from './development-key.js';
 import { SecretsController } from './secrets.controller.js';
 import { TeamSecrets } from './team-secrets.js';
 
 export interface SecretsModuleOptions {
   /**
-   * Without SECRETS_KEYS, generate a key once into this file and use it (the embedded
-   * development default only; never with NODE_ENV=production). Undefined: no key, no secrets.
+   * Without SECRETS_KEYS, generate a key once beside the embedded database (`secrets.key`) and
+   * use it: for the embedded development default only, never with NODE_ENV=production.
    */
-  readonly developmentKeyFile?: string | undefined;
+  readonly developmentKey: boolean;
 }
 
 /**
@@ -20,7 +20,7 @@ export interface SecretsModuleOptions {
  */
 @Module({})
 export class SecretsModule {
-  static forRoot(options: SecretsModuleOptions = {}): DynamicModule {
+  static forRoot(options: SecretsModuleOptions = { developmentKey: false }): DynamicModule {
     return {
       module: SecretsModule,
       global: true,
@@ -30,7 +30,7 @@ export class SecretsModule {
           provide: TeamSecrets,
           inject: [DataSource, PLATFORM_CONFIG, ROOT_LOGGER],
           useFactory: (dataSource: DataSource, config: PlatformConfig, logger: Logger) => {
-            const keys = config.secrets.keys ?? (options.developmentKeyFile !== undefined && config.nodeEnv !== 'production' ? developmentSecretsKey(options.developmentKeyFile, logger) : undefined);
+            const keys = config.secrets.keys ?? (options.developmentKey && config.nodeEnv !== 'production' ? developmentSecretsKey(developmentKeyFile(config.database.embedded.dir), logger) : undefined);
             if (keys === undefined) logger.warn('no SECRETS_KEYS: secrets cannot be written, and executions that use one fail with secrets.unavailable');
             // The audit log hooks in here: TeamSecrets reports every set, delete and rotation as a SecretChange.
             return new TeamSecrets(dataSource, keys);

@@ -102,7 +102,7 @@ describe('TeamSecrets on real PostgreSQL', () => {
     }
     await expect(secrets.set('loans', 'A', '', 'x')).rejects.toThrow('A secret value is 1 to 8192 characters.');
     const huge = `tok_${'x'.repeat(8192)}`;
-    const error = await secrets.set('loans', 'A', huge, 'x').catch((e: unknown) => e as Error);
+    const error = (await secrets.set('loans', 'A', huge, 'x').catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(SecretInputError);
     expect(error.message).not.toContain('tok_');
     await expect(secrets.set('nobody', 'A', VALUE, 'x')).rejects.toThrow(UnknownTeamError);

@@ -47,10 +47,10 @@ export class WorkflowsController {
   @Post('validate')
   @RequireRole('viewer')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Validate a spec without storing it (schema and static checks, with JSON pointers)' })
+  @ApiOperation({ summary: "Validate a spec without storing it (schema and static checks, and that every secrets.NAME exists in the caller's team; JSON pointers)" })
   @ApiResponse({ status: 200, schema: openApiSchema(SpecValidation) })
-  validate(@Body(new ZodValidationPipe(CreateWorkflowBody.shape.spec)) spec: Record<string, unknown>) {
-    return this.workflows.validate(spec);
+  validate(@Body(new ZodValidationPipe(CreateWorkflowBody.shape.spec)) spec: Record<string, unknown>, @CurrentIdentity() caller: Identity) {
+    return this.workflows.validate(spec, caller);
   }
 
   @Post()
