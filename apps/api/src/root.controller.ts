@@ -14,6 +14,7 @@ export class RootController {
       workflows: '/workflows',
       executions: '/executions',
       sessions: '/sessions?msisdn=',
+      secrets: '/secrets',
       ussd: { africastalking: '/ussd/africastalking', hubtel: '/ussd/hubtel' },
       health: { live: '/health/live', ready: '/health/ready', startup: '/health/startup' },
     };
