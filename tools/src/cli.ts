@@ -33,11 +33,9 @@ Commands:
   teams create NAME  add a team (lower-case letters, digits, dashes)
   teams list         the teams
   secrets list [--team TEAM]
-                     team secrets: names, key version, when and by whom set (never values)
+                     secret names and key versions, never values
   secrets rotate-key [--batch N]
-                     re-encrypt every secret not sealed with the current SECRETS_KEYS key (the
-                     first), N per transaction (default 100); safe to run again; exit 0 when every
-                     secret uses the current key, 1 otherwise
+                     re-encrypt with the current SECRETS_KEYS key
 
 The database is DATABASE_URL, or the api's embedded PostgreSQL (EMBEDDED_PG_DIR) when it is unset.
 Dead letters are in Redis (REDIS_URL), beside the event stream (REDIS_KEY_PREFIX, EVENT_STREAM_KEY).
