@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import { ExecutionFeatureModule } from '@ussd/execution-feature';
 import { AuthModule } from '@ussd/platform-auth';
+import { SecretsModule } from '@ussd/platform-secrets';
 import { migrateDatabase } from '@ussd/platform-database';
 import { bootstrap, PlatformModule, type RunningApp } from '@ussd/platform-http';
 import { createTestDatabase, createTestKey, silentLogger, type TestDatabase } from '@ussd/platform-testing';
@@ -34,7 +35,7 @@ export async function startUssdApp(env: Record<string, string> = {}): Promise<Us
   const running = await bootstrap({
     defaults: { appName: 'test', port: 0 },
     env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, EXECUTION_EVENT_FLUSH_MS: '10', ...env },
-    rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), AuthModule.forRoot({ developmentKey: false }), WorkflowFeatureModule, ExecutionFeatureModule, UssdFeatureModule] }),
+    rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), AuthModule.forRoot({ developmentKey: false }), SecretsModule.forRoot(), WorkflowFeatureModule, ExecutionFeatureModule, UssdFeatureModule] }),
     handleSignals: false,
     exit: () => undefined,
   });
