@@ -252,7 +252,7 @@ async function secrets(args: string[], options: { team: string | undefined; batc
     process.stdout.write(`Current key version ${current}; ${total} secret(s), ${stale} on older keys (${[...before].map(([version, count]) => `version ${version}: ${count}`).join(', ') || 'none'}).\n`);
     const { rotated } = await store.rotateKeys({
       batchSize: Number(options.batch ?? 100),
-      actor: `cli:${process.env['USER'] ?? 'operator'}`.slice(0, 255),
+      by: { actor: `cli:${process.env['USER'] ?? 'operator'}`.slice(0, 255), actorKind: 'cli' },
       onBatch: (done, remaining) => process.stdout.write(`  re-encrypted ${done}, ${remaining} left\n`),
     });
     const after = await store.countByKeyVersion();

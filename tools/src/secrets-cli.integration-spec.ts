@@ -40,7 +40,7 @@ describe('ussd CLI: secrets list and rotate-key', () => {
     dataSource = await createDataSource(database.url, parseConfig({}, { appName: 'test', port: 0 }).database, 'test').initialize();
     await dataSource.query(`INSERT INTO teams (name) VALUES ('loans'), ('airtime')`);
     const store = new TeamSecrets(dataSource, [old]);
-    for (let i = 0; i < 5; i++) await store.set(i < 3 ? 'loans' : 'airtime', `TOKEN_${i}`, VALUE(i), 'loans/alice');
+    for (let i = 0; i < 5; i++) await store.set(i < 3 ? 'loans' : 'airtime', `TOKEN_${i}`, VALUE(i), { actor: 'loans/alice', actorKind: 'api-key' });
   });
   afterAll(async () => {
     await dataSource?.destroy();

@@ -67,7 +67,7 @@ export class SecretsController {
   ) {
     const team = await this.teamFor(caller, query.team);
     try {
-      const { created, record } = await this.secrets.set(team, name, body.value, actorOf(caller));
+      const { created, record } = await this.secrets.set(team, name, body.value, { actor: actorOf(caller), actorKind: caller.kind });
       void reply.status(created ? 201 : 200);
       return view(record);
     } catch (error) {
@@ -86,7 +86,7 @@ export class SecretsController {
   @ApiResponse({ status: 404, ...problem })
   async delete(@Param('name', nameParam) name: string, @Query(teamQuery) query: SecretTeamQuery, @CurrentIdentity() caller: Identity): Promise<void> {
     const team = await this.teamFor(caller, query.team);
-    if (!(await this.secrets.delete(team, name, actorOf(caller)))) throw new SecretNotFoundException(name);
+    if (!(await this.secrets.delete(team, name, { actor: actorOf(caller), actorKind: caller.kind }))) throw new SecretNotFoundException(name);
   }
 
   /** The caller's team, or (admins only) the team it names; anything else is "no such team". */

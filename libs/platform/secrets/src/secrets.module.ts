@@ -32,7 +32,8 @@ export class SecretsModule {
           useFactory: (dataSource: DataSource, config: PlatformConfig, logger: Logger) => {
             const keys = config.secrets.keys ?? (options.developmentKey && config.nodeEnv !== 'production' ? developmentSecretsKey(developmentKeyFile(config.database.embedded.dir), logger) : undefined);
             if (keys === undefined) logger.warn('no SECRETS_KEYS: secrets cannot be written, and executions that use one fail with secrets.unavailable');
-            // The audit log hooks in here: TeamSecrets reports every set, delete and rotation as a SecretChange.
+            // The audit log hooks in here: TeamSecrets reports every set, delete and rotation as a
+            // SecretChange, inside the change's transaction (third argument: (change, db) => recordAudit(db, …)).
             return new TeamSecrets(dataSource, keys);
           },
         },

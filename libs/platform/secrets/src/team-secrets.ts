@@ -1,10 +1,20 @@
 import { TEAM_NAME } from '@ussd/platform-auth';
 import { SecretDecryptError, type SealedSecret, SecretsCipher } from './secrets-cipher.js';
 
-/** What the store needs from a database: a TypeORM DataSource fits. */
-export interface SecretsDatabase {
+/** Runs SQL: a TypeORM DataSource or EntityManager fits. */
+export interface SecretsQueryable {
   query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
-  transaction<T>(work: (manager: { query<R = unknown>(sql: string, parameters?: unknown[]): Promise<R> }) => Promise<T>): Promise<T>;
+}
+
+/** What the store needs from a database: a TypeORM DataSource fits. */
+export interface SecretsDatabase extends SecretsQueryable {
+  transaction<T>(work: (manager: SecretsQueryable) => Promise<T>): Promise<T>;
+}
+
+/** Who changes a secret: a key or token (`team/name`), the operator CLI (`cli:<os user>`), or the platform. */
+export interface SecretActor {
+  readonly actor: string;
+  readonly actorKind: 'api-key' | 'jwt' | 'cli' | 'system';
 }
 
 /** Secret names: upper-case letters, digits and underscores, as environment variables are written. */
@@ -32,6 +42,7 @@ export interface SecretChange {
   readonly team: string;
   readonly name: string;
   readonly actor: string;
+  readonly actorKind: SecretActor['actorKind'];
   /** The key version the secret is sealed with now (absent after delete). */
   readonly keyVersion?: number;
 }
@@ -110,9 +121,10 @@ function returned<T>(result: unknown): T[] {
 
 /**
  * Per-team secrets, sealed at rest (docs/security.md, "Secrets"). Every change goes through
- * `set`, `delete` or `rotateKeys`, and each reports a `SecretChange` to `onChange` after it
- * committed: the one place the audit log hooks in. Values leave this class only through
- * `resolve`, for a run.
+ * `set`, `delete` or `rotateKeys`, and each reports a `SecretChange` to `onChange` inside the
+ * change's own transaction, with that transaction (`db`): the one place the audit log hooks in
+ * (`recordAudit(db, …)` commits with the change; if it throws, the change is rolled back).
+ * Values leave this class only through `resolve`, for a run.
  */
 export class TeamSecrets {
   private readonly cipher: SecretsCipher | undefined;
@@ -120,7 +132,7 @@ export class TeamSecrets {
   constructor(
     private readonly db: SecretsDatabase,
     keys: ConstructorParameters<typeof SecretsCipher>[0] | undefined,
-    private readonly onChange: (change: SecretChange) => Promise<void> | void = () => undefined,
+    private readonly onChange: (change: SecretChange, db: SecretsQueryable) => Promise<void> | void = () => undefined,
   ) {
     this.cipher = keys === undefined || keys.length === 0 ? undefined : new SecretsCipher(keys);
   }
@@ -136,7 +148,7 @@ export class TeamSecrets {
   }
 
   /** Sets or replaces a secret; `created` tells which. */
-  async set(team: string, name: string, value: string, actor: string): Promise<{ created: boolean; record: SecretRecord }> {
+  async set(team: string, name: string, value: string, by: SecretActor): Promise<{ created: boolean; record: SecretRecord }> {
     checkTeam(team);
     checkName(name);
     if (typeof value !== 'string' || value.length < 1 || value.length > SECRET_VALUE_MAX_LENGTH) {
@@ -144,31 +156,35 @@ export class TeamSecrets {
     }
     const cipher = this.requireCipher();
     const sealed = cipher.seal(team, name, value);
-    const rows = await this.db.query<(SecretRow & { created: boolean })[]>(
+    return this.db.transaction(async (db) => {
+    const rows = await db.query<(SecretRow & { created: boolean })[]>(
       `INSERT INTO team_secrets (team, name, ciphertext, nonce, key_version, created_by, updated_by)
        VALUES ($1, $2, $3, $4, $5, $6, $6)
        ON CONFLICT (team, name) DO UPDATE SET ciphertext = EXCLUDED.ciphertext, nonce = EXCLUDED.nonce, key_version = EXCLUDED.key_version,
          updated_at = NOW(), updated_by = EXCLUDED.updated_by
        RETURNING ${COLUMNS}, (xmax = 0) AS created`,
-      [team, name, sealed.ciphertext, sealed.nonce, sealed.keyVersion, actor.slice(0, 255)],
+      [team, name, sealed.ciphertext, sealed.nonce, sealed.keyVersion, by.actor.slice(0, 255)],
     ).catch((error: unknown) => {
       if (isForeignKeyViolation(error)) throw new UnknownTeamError(team);
       throw error;
     });
     const row = rows[0];
     if (row === undefined) throw new Error(`writing secret ${name} of team ${team} returned no row`);
-    await this.onChange({ action: 'set', team, name, actor, keyVersion: sealed.keyVersion });
+    await this.onChange({ action: 'set', team, name, actor: by.actor, actorKind: by.actorKind, keyVersion: sealed.keyVersion }, db);
     return { created: row.created, record: toRecord(row) };
+    });
   }
 
   /** Deletes a secret; false when the team has none by that name. Needs no key. */
-  async delete(team: string, name: string, actor: string): Promise<boolean> {
+  async delete(team: string, name: string, by: SecretActor): Promise<boolean> {
     checkTeam(team);
     checkName(name);
-    const rows = returned<{ name: string }>(await this.db.query(`DELETE FROM team_secrets WHERE team = $1 AND name = $2 RETURNING name`, [team, name]));
-    if (rows.length === 0) return false;
-    await this.onChange({ action: 'delete', team, name, actor });
-    return true;
+    return this.db.transaction(async (db) => {
+      const rows = returned<{ name: string }>(await db.query(`DELETE FROM team_secrets WHERE team = $1 AND name = $2 RETURNING name`, [team, name]));
+      if (rows.length === 0) return false;
+      await this.onChange({ action: 'delete', team, name, actor: by.actor, actorKind: by.actorKind }, db);
+      return true;
+    });
   }
 
   /** Names and metadata, by team then name; every team's when `team` is undefined. Never values. */
@@ -214,12 +230,12 @@ export class TeamSecrets {
    * finds nothing to do. A row that does not open stops it with SecretDecryptError (nothing of
    * that batch is written).
    */
-  async rotateKeys(options: { batchSize?: number; actor: string; onBatch?: (done: number, remaining: number) => void }): Promise<{ rotated: number }> {
+  async rotateKeys(options: { batchSize?: number; by: SecretActor; onBatch?: (done: number, remaining: number) => void }): Promise<{ rotated: number }> {
     const cipher = this.requireCipher();
     const batchSize = options.batchSize ?? 100;
     let rotated = 0;
     for (;;) {
-      const changes = await this.db.transaction(async (manager) => {
+      const count = await this.db.transaction(async (manager) => {
         const rows = await manager.query<SealedRow[]>(
           `SELECT team, name, ciphertext, nonce, key_version FROM team_secrets WHERE key_version <> $1 ORDER BY team, name LIMIT $2 FOR UPDATE SKIP LOCKED`,
           [cipher.currentVersion, batchSize],
@@ -227,12 +243,12 @@ export class TeamSecrets {
         for (const row of rows) {
           const sealed = cipher.seal(row.team, row.name, cipher.open(row.team, row.name, sealedOf(row)));
           await manager.query(`UPDATE team_secrets SET ciphertext = $3, nonce = $4, key_version = $5 WHERE team = $1 AND name = $2`, [row.team, row.name, sealed.ciphertext, sealed.nonce, sealed.keyVersion]);
+          await this.onChange({ action: 'rotate', team: row.team, name: row.name, actor: options.by.actor, actorKind: options.by.actorKind, keyVersion: cipher.currentVersion }, manager);
         }
-        return rows.map((row): SecretChange => ({ action: 'rotate', team: row.team, name: row.name, actor: options.actor, keyVersion: cipher.currentVersion }));
+        return rows.length;
       });
-      if (changes.length === 0) return { rotated };
-      rotated += changes.length;
-      for (const change of changes) await this.onChange(change);
+      if (count === 0) return { rotated };
+      rotated += count;
       const remaining = await this.db.query<{ count: string }[]>(`SELECT COUNT(*) AS count FROM team_secrets WHERE key_version <> $1`, [cipher.currentVersion]);
       options.onBatch?.(rotated, Number(remaining[0]?.count ?? 0));
     }
