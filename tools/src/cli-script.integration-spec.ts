@@ -42,8 +42,8 @@ describe('npm run cli', () => {
     const help = npmRunCli(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: npm run cli -- <command> \[options\]/);
-    const commands = [...help.stdout.matchAll(/^ {2}([a-z-]+(?: [a-z]+)?)/gm)].map((m) => m[1]!);
-    expect(commands).toEqual(['migrate', 'revert', 'status', 'dead-letters list', 'dead-letters redrive', 'dead-letters delete', 'keys create', 'keys list', 'keys revoke', 'teams create', 'teams list', 'grants add', 'grants remove', 'grants list']);
+    const commands = [...help.stdout.matchAll(/^ {2}([a-z-]+(?: [a-z-]+)?)/gm)].map((m) => m[1]!);
+    expect(commands).toEqual(['migrate', 'revert', 'status', 'dead-letters list', 'dead-letters redrive', 'dead-letters delete', 'keys create', 'keys list', 'keys revoke', 'teams create', 'teams list', 'grants add', 'grants remove', 'grants list', 'secrets list', 'secrets rotate-key']);
     expect(help.stdout).not.toMatch(/\bussd </);
     const bad = npmRunCli(['drop-everything', '--', '--all; rm -rf /']);
     expect(bad.code).toBe(2);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { deleteDeadLetters, listDeadLetters, redriveDeadLetters } from '@ussd/execution-data-access';
 import { loadConfigOrExit } from '@ussd/platform-config';
@@ -6,6 +7,7 @@ import { createDataSource, migrationStatus, openDatabase, revertLastMigration, r
 import { ApiKeyInputError, ApiKeys, AuditLog, GrantInputError, GrantTeamNotFoundError, isGrantPattern, isRole, ROLES, ServiceCodeGrants } from '@ussd/platform-auth';
 import { createLogger, type Logger } from '@ussd/platform-logging';
 import { connectRedis } from '@ussd/platform-redis';
+import { auditSecretChange, developmentKeyFile, developmentSecretsKey, SecretDecryptError, TeamSecrets } from '@ussd/platform-secrets';
 
 // Names the two ways the CLI really runs: there is no `ussd` executable on PATH.
 const USAGE = `Usage: npm run cli -- <command> [options]   (builds it first; from the repository)
@@ -34,6 +36,10 @@ Commands:
                      let a team claim a USSD code (*384*12#) or the codes under a prefix (*384*)
   grants remove --team TEAM --code PATTERN
   grants list [--team TEAM]
+  secrets list [--team TEAM]
+                     secret names and key versions, never values
+  secrets rotate-key [--batch N]
+                     re-encrypt with the current SECRETS_KEYS key
 
 The database is DATABASE_URL, or the api's embedded PostgreSQL (EMBEDDED_PG_DIR) when it is unset.
 Dead letters are in Redis (REDIS_URL), beside the event stream (REDIS_KEY_PREFIX, EVENT_STREAM_KEY).
@@ -117,6 +123,7 @@ async function main(argv: string[]): Promise<number> {
         team: { type: 'string' },
         expires: { type: 'string' },
         code: { type: 'string' },
+        batch: { type: 'string' },
       },
     });
   } catch (error) {
@@ -129,6 +136,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'dead-letters') return deadLetters(extra, parsed.values);
+  if (command === 'secrets') return secrets(extra, { team: parsed.values.team, batch: parsed.values.batch, stray: [parsed.values.name, parsed.values.role, parsed.values.expires, parsed.values.limit, parsed.values.after, parsed.values.all, parsed.values.check, parsed.values.code] });
+  if (parsed.values.batch !== undefined) return usageError(`${command ?? 'No command'}: --batch belongs to secrets rotate-key.`);
   if (parsed.values.limit !== undefined || parsed.values.after !== undefined || parsed.values.all) return usageError(`${command ?? 'No command'}: --limit, --after and --all belong to dead-letters.`);
   const identityOptions = { name: parsed.values.name, role: parsed.values.role, team: parsed.values.team, expires: parsed.values.expires, code: parsed.values.code };
   if (command === 'keys' || command === 'teams' || command === 'grants') {
@@ -188,6 +197,83 @@ async function main(argv: string[]): Promise<number> {
     }
   } catch (error) {
     process.stderr.write(`${command} failed: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await database.stop();
+  }
+}
+
+/**
+ * `secrets list|rotate-key`: exit 0 done, 1 failed (or secrets left on an old key), 2 bad usage.
+ * The keys are SECRETS_KEYS, or the development key of `npm start` when neither it nor
+ * DATABASE_URL is set.
+ */
+async function secrets(args: string[], options: { team: string | undefined; batch: string | undefined; stray: unknown[] }): Promise<number> {
+  const [action, ...rest] = args;
+  if (action === undefined || !['list', 'rotate-key'].includes(action)) {
+    return usageError(action === undefined ? 'secrets: say list or rotate-key.' : `Unknown secrets action: ${JSON.stringify(action.slice(0, 40))}`);
+  }
+  if (rest.length > 0) return usageError(`secrets ${action} takes no arguments, not ${JSON.stringify(rest.join(' ').slice(0, 60))}.`);
+  if (options.stray.some((value) => value !== undefined)) return usageError(`secrets ${action} takes only ${action === 'list' ? '--team' : '--batch'}.`);
+  if (action === 'list' && options.batch !== undefined) return usageError('secrets list takes only --team.');
+  if (action === 'rotate-key' && options.team !== undefined) return usageError('secrets rotate-key takes only --batch (it re-encrypts every team\'s secrets).');
+  if (options.batch !== undefined && (!/^\d{1,5}$/.test(options.batch) || Number(options.batch) < 1 || Number(options.batch) > 10_000)) {
+    return usageError(`--batch: expected an integer from 1 to 10000, got ${JSON.stringify(options.batch.slice(0, 40))}`);
+  }
+
+  const config = loadConfigOrExit({ appName: 'api', port: 0 });
+  const logger = createLogger({ name: 'ussd-cli', level: config.log.level === 'info' ? 'warn' : config.log.level, format: config.log.format });
+  const devKey = developmentKeyFile(config.database.embedded.dir);
+  const keys = config.secrets.keys ?? (config.database.url === undefined && config.nodeEnv !== 'production' && existsSync(devKey) ? developmentSecretsKey(devKey, logger) : undefined);
+  if (action === 'rotate-key' && keys === undefined) {
+    process.stderr.write('secrets rotate-key failed: no secrets key is configured: set SECRETS_KEYS (the new key first, then the old ones), as the api has it.\n');
+    return 1;
+  }
+  let database: Awaited<ReturnType<typeof openDatabase>>;
+  try {
+    database = await openDatabase(config, logger, { shareRunning: true });
+  } catch (error) {
+    process.stderr.write(`secrets ${action} failed: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const dataSource = createDataSource(database.url, config.database, 'ussd-cli');
+  try {
+    await dataSource.initialize();
+    const { pending } = await migrationStatus(dataSource);
+    if (pending.length > 0) {
+      process.stderr.write(`secrets ${action} failed: the schema is not up to date (${pending.length} pending migration(s)): run \`npm run cli -- migrate\` first.\n`);
+      return 1;
+    }
+    const store = new TeamSecrets(dataSource, keys, (change, db) => auditSecretChange(change, db, null));
+    if (action === 'list') {
+      const list = await store.list(options.team);
+      for (const s of list) process.stdout.write(`${s.team}  ${s.name}  key-version=${s.keyVersion}  updated=${s.updatedAt.toISOString()} by ${s.updatedBy}  created=${s.createdAt.toISOString()} by ${s.createdBy}\n`);
+      process.stdout.write(`${list.length} secret(s)\n`);
+      return 0;
+    }
+    const current = store.currentKeyVersion;
+    const before = await store.countByKeyVersion();
+    const total = [...before.values()].reduce((sum, count) => sum + count, 0);
+    const stale = total - (before.get(current ?? 0) ?? 0);
+    process.stdout.write(`Current key version ${current}; ${total} secret(s), ${stale} on older keys (${[...before].map(([version, count]) => `version ${version}: ${count}`).join(', ') || 'none'}).\n`);
+    const { rotated } = await store.rotateKeys({
+      batchSize: Number(options.batch ?? 100),
+      by: { actor: `cli:${process.env['USER'] ?? 'operator'}`.slice(0, 255), actorKind: 'cli' },
+      onBatch: (done, remaining) => process.stdout.write(`  re-encrypted ${done}, ${remaining} left\n`),
+    });
+    const after = await store.countByKeyVersion();
+    const left = [...after].filter(([version]) => version !== current).reduce((sum, [, count]) => sum + count, 0);
+    process.stdout.write(`Re-encrypted ${rotated} secret(s) with key version ${current}.\n`);
+    if (left > 0) {
+      process.stderr.write(`${left} secret(s) are still on older keys (written meanwhile by a process with an older SECRETS_KEYS?): run it again.\n`);
+      return 1;
+    }
+    process.stdout.write(`Every secret uses key version ${current}: the other keys can be removed from SECRETS_KEYS.\n`);
+    return 0;
+  } catch (error) {
+    const message = error instanceof SecretDecryptError ? `${error.message}; nothing of that batch was written` : (error as Error).message;
+    process.stderr.write(`secrets ${action} failed: ${message}\n`);
     return 1;
   } finally {
     if (dataSource.isInitialized) await dataSource.destroy();

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '@ussd/platform-auth';
+import { SecretsModule } from '@ussd/platform-secrets';
 import { PlatformModule, type PlatformContext } from '@ussd/platform-http';
 import { WorkflowFeatureModule } from '@ussd/workflow-feature';
 import { ExecutionFeatureModule } from '@ussd/execution-feature';
@@ -10,6 +11,9 @@ import { RootController } from './root.controller.js';
 import { ServiceCodeGrantsController } from './service-code-grants.controller.js';
 
 export const API_DEFAULTS = { appName: 'api', port: 3000 } as const;
+
+/** `npm start` with nothing configured: the embedded database, NODE_ENV unset or development. */
+const embeddedDevelopment = (context: PlatformContext) => context.database.kind === 'embedded' && (context.env['NODE_ENV'] ?? 'development') === 'development';
 
 /**
  * The api: platform (config, logging, PostgreSQL, Redis, health), identities (every route needs a
@@ -23,7 +27,9 @@ export class AppModule {
       imports: [
         PlatformModule.forRoot(context),
         // The embedded development default gets an admin key on first start, printed once.
-        AuthModule.forRoot({ developmentKey: context.database.kind === 'embedded' && (context.env['NODE_ENV'] ?? 'development') === 'development' }),
+        AuthModule.forRoot({ developmentKey: embeddedDevelopment(context) }),
+        // Team secrets; without SECRETS_KEYS the embedded development default makes a key in .data/.
+        SecretsModule.forRoot({ developmentKey: embeddedDevelopment(context) }),
         WorkflowFeatureModule, ExecutionFeatureModule, UssdFeatureModule],
       controllers: [RootController, ServiceCodeGrantsController, AuditController, MetricsController],
     };

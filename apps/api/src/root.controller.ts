@@ -16,6 +16,7 @@ export class RootController {
       sessions: '/sessions?msisdn=',
       serviceCodeGrants: '/teams/{team}/service-codes',
       audit: '/audit',
+      secrets: '/secrets',
       ussd: { africastalking: '/ussd/africastalking', hubtel: '/ussd/hubtel' },
       metrics: '/metrics',
       health: { live: '/health/live', ready: '/health/ready', startup: '/health/startup' },

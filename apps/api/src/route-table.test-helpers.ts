@@ -41,7 +41,7 @@ export function routeTable(running: RunningApp): Route[] {
 
 /** Path parameters filled with well-formed values, so only the query string can be wrong. */
 export function concrete(path: string): string {
-  const values: Record<string, string> = { workflowId: randomUUID(), executionId: randomUUID(), version: '1', sessionId: 'session-1', gateway: 'africastalking' };
+  const values: Record<string, string> = { workflowId: randomUUID(), executionId: randomUUID(), version: '1', sessionId: 'session-1', gateway: 'africastalking', name: 'ROUTE_TABLE_SECRET' };
   return path.replace(/:(\w+)/g, (_match, name: string) => values[name] ?? 'x');
 }
 

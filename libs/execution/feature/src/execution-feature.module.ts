@@ -8,10 +8,11 @@ import { ExecutionRunner } from './execution-runner.service.js';
 import { ExecutionRunsController } from './execution-runs.controller.js';
 import { OutboundHttpModule } from './outbound-http.module.js';
 import { WorkflowDataAccessModule } from '@ussd/workflow-data-access';
+import { WorkflowSecretsModule } from './workflow-secrets.module.js';
 
 /** Executions over HTTP: run (sync/async), retry, cancel, and the logs. */
 @Module({
-  imports: [ExecutionLogsModule, OutboundHttpModule, WorkflowDataAccessModule],
+  imports: [ExecutionLogsModule, OutboundHttpModule, WorkflowDataAccessModule, WorkflowSecretsModule],
   controllers: [ExecutionsController, ExecutionRunsController],
   providers: [ExecutionAccess, ExecutionQueriesService, ExecutionReaperScheduler, ExecutionRunner],
   exports: [ExecutionLogsModule, ExecutionRunner],

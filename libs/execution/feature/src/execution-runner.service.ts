@@ -29,6 +29,7 @@ import {
 } from './execution.exception.js';
 import { EXECUTION_EVENT_SINK, EventProducers } from './execution-logs.module.js';
 import { InjectOutboundHttp } from './outbound-http.module.js';
+import { WorkflowSecrets } from './workflow-secrets.module.js';
 
 const MAX_PAUSED_KEPT = 10_000;
 /** How long another replica's publish or deactivation may go unseen here. */
@@ -65,10 +66,13 @@ export class ExecutionRunner implements OnModuleInit, OnApplicationBootstrap {
     producers: EventProducers,
     /** The process's one outbound client (OutboundHttpModule): allowlist, response cap; closed at shutdown there. */
     @InjectOutboundHttp() http: HttpClient,
+    /** The secrets a run names, from its workflow's team. */
+    secrets: WorkflowSecrets,
   ) {
     this.engine = new WorkflowEngine({
       sink,
       http,
+      secrets,
       outputCapBytes: config.execution.outputCapBytes,
       subworkflows: { resolvePublished: (workflowId, version) => this.resolvePublished(workflowId, version) },
     });

@@ -9,6 +9,7 @@
  * - `EventStreamIngestionModule`: the Redis Stream consumer (the log-ingester's core).
  * - `OutboundHttpModule`: the process's one client for `http.request` nodes (OUTBOUND_HTTP_CLIENT,
  *   `@InjectOutboundHttp()`): public addresses only unless HTTP_ALLOWED_HOSTS admits them.
+ * - `WorkflowSecretsModule`: the engines' `SecretSource` (a run's `secrets.NAME`, from its workflow's team).
  */
 export * from './execution-feature.module.js';
 export * from './execution-logs.module.js';
@@ -16,3 +17,4 @@ export * from './event-stream-ingestion.js';
 export * from './execution-queries.service.js';
 export * from './execution-runner.service.js';
 export * from './outbound-http.module.js';
+export * from './workflow-secrets.module.js';

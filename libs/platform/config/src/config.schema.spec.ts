@@ -160,6 +160,37 @@ describe('parseConfig', () => {
     });
   });
 
+  it('reads SECRETS_KEYS: versions and 32-byte keys, the current one first; unset by default', () => {
+    expect(parseConfig({}, defaults).secrets).toEqual({ keys: undefined });
+    const a = Buffer.alloc(32, 1);
+    const b = Buffer.alloc(32, 2);
+    const config = parseConfig({ SECRETS_KEYS: ` 2:${b.toString('base64')} , 1:${a.toString('base64')}` }, defaults);
+    expect(config.secrets.keys).toEqual([
+      { version: 2, key: b },
+      { version: 1, key: a },
+    ]);
+  });
+
+  it.each([
+    ['a key of 16 bytes', `1:${Buffer.alloc(16, 7).toString('base64')}`],
+    ['a key of 33 bytes', `1:${Buffer.alloc(33, 7).toString('base64')}`],
+    ['no version', Buffer.alloc(32, 7).toString('base64')],
+    ['version 0', `0:${Buffer.alloc(32, 7).toString('base64')}`],
+    ['not base64', `1:${'!'.repeat(43)}=`],
+  ])('refuses SECRETS_KEYS with %s, without printing the key', (_what, entry) => {
+    const problems = problemsOf({ SECRETS_KEYS: `3:${Buffer.alloc(32, 9).toString('base64')},${entry}` });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^SECRETS_KEYS: entry 2 is not version:key/);
+    expect(problems[0]).not.toContain(entry);
+    expect(problems[0]).not.toContain(Buffer.alloc(32, 9).toString('base64'));
+  });
+
+  it('refuses SECRETS_KEYS with a version twice, or no entry', () => {
+    const key = Buffer.alloc(32, 5).toString('base64');
+    expect(problemsOf({ SECRETS_KEYS: `1:${key},1:${Buffer.alloc(32, 6).toString('base64')}` })).toEqual(['SECRETS_KEYS: version 1 appears twice; every key needs its own version']);
+    expect(problemsOf({ SECRETS_KEYS: ' , ' })[0]).toMatch(/^SECRETS_KEYS: expected comma-separated version:key entries/);
+  });
+
   it('documents every variable it reads, with a description', () => {
     const docs = describeVariables(defaults);
     expect(new Set(docs.map((d) => d.name)).size).toBe(docs.length);

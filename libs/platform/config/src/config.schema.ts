@@ -1,5 +1,5 @@
 import { type z } from 'zod';
-import { boolean, cidrList, hostList, integer, jwtAlgorithms, matches, nonEmpty, oneOf, originList, secretList, url, type VariableDoc } from './variables.js';
+import { boolean, cidrList, hostList, integer, jwtAlgorithms, matches, nonEmpty, oneOf, originList, secretList, secretsKeys, type SecretsKey, url, type VariableDoc } from './variables.js';
 
 /** Asymmetric JWS algorithms a JWT may be signed with; `none` and the HMAC family (HS*) never. */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
@@ -82,6 +82,7 @@ function variables(defaults: AppDefaults): Variable[] {
     variable('HTTP_ALLOWED_HOSTS', undefined, 'Comma-separated host names, IP addresses and CIDRs that http.request nodes may call although they are not public addresses (loopback, private, link-local, ...; docs/security.md). A name admits exactly that name; a CIDR every address in it. Unset: public addresses only.', hostList('HTTP_ALLOWED_HOSTS')),
     variable('HTTP_RESPONSE_MAX_BYTES', '1048576', 'Largest response body an http.request node reads (after decompression); a larger one fails the node with http.response_too_large.', integer('HTTP_RESPONSE_MAX_BYTES', 1024, 104_857_600)),
     variable('WORKFLOW_SPEC_MAX_BYTES', '262144', 'Largest workflow spec accepted (serialised JSON); larger ones get 413.', integer('WORKFLOW_SPEC_MAX_BYTES', 1024, 10_485_760)),
+    variable('SECRETS_KEYS', undefined, 'Keys that encrypt team secrets at rest (AES-256-GCM): comma-separated version:key entries, each key 32 random bytes in base64 (openssl rand -base64 32), the current key first; older entries only decrypt until `secrets rotate-key` has moved every secret to the current one (docs/security.md). Unset: a development key is generated into .data/ with the embedded database in development; otherwise writing a secret answers 503 and executions that use one fail with secrets.unavailable.', secretsKeys('SECRETS_KEYS')),
     variable('EXECUTION_SYNC_TIMEOUT_MS', '30000', 'Longest a sync execution request waits before answering 202 and letting the execution finish in the background.', integer('EXECUTION_SYNC_TIMEOUT_MS', 100, 600_000)),
     variable('EXECUTION_OUTPUT_CAP_BYTES', '16384', 'Node outputs larger than this are cut in the logs (the cap is recorded).', integer('EXECUTION_OUTPUT_CAP_BYTES', 256, 10_485_760)),
     variable('EXECUTION_EVENT_BATCH_SIZE', '500', 'Execution events written per transaction.', integer('EXECUTION_EVENT_BATCH_SIZE', 1, 10_000)),
@@ -152,6 +153,8 @@ export interface PlatformConfig {
   /** What `http.request` nodes may call, and how much of an answer they read. */
   readonly outboundHttp: { readonly allowedHosts: readonly string[]; readonly responseMaxBytes: number };
   readonly workflow: { readonly specMaxBytes: number };
+  /** Keys of team secrets, current first; undefined when SECRETS_KEYS is unset. Never logged. */
+  readonly secrets: { readonly keys: readonly SecretsKey[] | undefined };
   readonly execution: {
     readonly syncTimeoutMs: number;
     readonly outputCapBytes: number;
@@ -280,6 +283,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
     http: { bodyLimitBytes: v['HTTP_BODY_LIMIT_BYTES'] },
     outboundHttp: { allowedHosts: (v['HTTP_ALLOWED_HOSTS'] as string[] | undefined) ?? [], responseMaxBytes: v['HTTP_RESPONSE_MAX_BYTES'] },
     workflow: { specMaxBytes: v['WORKFLOW_SPEC_MAX_BYTES'] },
+    secrets: { keys: v['SECRETS_KEYS'] },
     execution: {
       syncTimeoutMs: v['EXECUTION_SYNC_TIMEOUT_MS'],
       outputCapBytes: v['EXECUTION_OUTPUT_CAP_BYTES'],

@@ -12,4 +12,4 @@ export * from './config.schema.js';
 export * from './config.module.js';
 export * from './load-config.js';
 export * from './startup-error.js';
-export type { VariableDoc } from './variables.js';
+export type { SecretsKey, VariableDoc } from './variables.js';

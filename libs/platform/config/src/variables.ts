@@ -181,3 +181,42 @@ export function secretList(name: string) {
       },
     });
 }
+
+/** One secrets encryption key: its version, and 32 bytes for AES-256-GCM. */
+export interface SecretsKey {
+  readonly version: number;
+  readonly key: Buffer;
+}
+
+const SECRETS_KEY_ENTRY = /^(\d{1,9}):([A-Za-z0-9+/]{43}=)$/;
+
+/**
+ * Comma-separated `version:base64-of-32-bytes` entries, the current key first. Problems name the
+ * entry by its position, never its text: the text is key material.
+ */
+export function secretsKeys(name: string) {
+  const expected = 'comma-separated version:key entries, each a version number from 1 and 32 random bytes in base64 (openssl rand -base64 32), the current key first';
+  return text(name, expected).transform((v, context) => {
+    const entries = v.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+    const keys: SecretsKey[] = [];
+    for (const [index, entry] of entries.entries()) {
+      const match = SECRETS_KEY_ENTRY.exec(entry);
+      const version = Number(match?.[1]);
+      const key = match?.[2] === undefined ? undefined : Buffer.from(match[2], 'base64');
+      if (match === null || key === undefined || key.length !== 32 || version < 1) {
+        context.addIssue({ code: 'custom', message: `${name}: entry ${index + 1} is not version:key with a version from 1 and a key of 32 bytes in base64 (${expected})` });
+        return z.NEVER;
+      }
+      if (keys.some((k) => k.version === version)) {
+        context.addIssue({ code: 'custom', message: `${name}: version ${version} appears twice; every key needs its own version` });
+        return z.NEVER;
+      }
+      keys.push({ version, key });
+    }
+    if (keys.length === 0) {
+      context.addIssue({ code: 'custom', message: `${name}: expected ${expected}, got no entry` });
+      return z.NEVER;
+    }
+    return keys;
+  });
+}

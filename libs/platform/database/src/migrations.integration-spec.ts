@@ -41,7 +41,7 @@ describe('migrations on real PostgreSQL', () => {
     expect(applied).toEqual(MIGRATIONS.map((m) => m.name));
     expect(await runMigrations(dataSource, logger)).toEqual([]);
     expect(await migrationStatus(dataSource)).toEqual({ applied: applied, pending: [] });
-    expect(await tables(dataSource)).toEqual(['api_keys', 'audit_log', 'execution_logs', 'execution_retries', 'node_execution_logs', 'service_code_grants', 'teams', 'ussd_claims', 'workflow_teams', 'workflows']);
+    expect(await tables(dataSource)).toEqual(['api_keys', 'audit_log', 'execution_logs', 'execution_retries', 'node_execution_logs', 'service_code_grants', 'team_secrets', 'teams', 'ussd_claims', 'workflow_teams', 'workflows']);
   });
 
   it('creates the seed schema, with the composite unique key on workflows and not the single-column one', async () => {
@@ -68,6 +68,7 @@ describe('migrations on real PostgreSQL', () => {
       'idx_node_execution_logs_execution_id',
       'idx_node_execution_logs_node_id',
       'idx_node_execution_logs_status',
+      'idx_team_secrets_key_version',
       'idx_ussd_claims_workflow_id',
       'idx_workflow_teams_team',
       'idx_workflows_created_by',

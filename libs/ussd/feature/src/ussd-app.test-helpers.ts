@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import { ExecutionFeatureModule } from '@ussd/execution-feature';
 import { AuthModule } from '@ussd/platform-auth';
+import { SecretsModule } from '@ussd/platform-secrets';
 import { migrateDatabase } from '@ussd/platform-database';
 import { bootstrap, PlatformModule, type RunningApp } from '@ussd/platform-http';
 import { createTestDatabase, createTestKey, grantServiceCodes, silentLogger, type TestDatabase, ussdServiceCodes } from '@ussd/platform-testing';
@@ -36,7 +37,7 @@ export async function startUssdApp(env: Record<string, string> = {}, options: { 
     // Conversation tests dial from the same few numbers many times a minute: the per-phone limit
     // is set far above them here (gateway-limits.integration-spec.ts tests it).
     env: { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: database.url, EXECUTION_EVENT_FLUSH_MS: '10', RATE_LIMIT_MSISDN_HOPS_PER_MINUTE: '100000', ...env },
-    rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), AuthModule.forRoot({ developmentKey: false }), WorkflowFeatureModule, ExecutionFeatureModule, UssdFeatureModule] }),
+    rootModule: (context) => ({ module: TestRoot, imports: [PlatformModule.forRoot(context), AuthModule.forRoot({ developmentKey: false }), SecretsModule.forRoot(), WorkflowFeatureModule, ExecutionFeatureModule, UssdFeatureModule] }),
     handleSignals: false,
     exit: () => undefined,
     ...(options.logDestination ? { logDestination: options.logDestination } : {}),

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ExecutionLogsModule, OutboundHttpModule } from '@ussd/execution-feature';
+import { ExecutionLogsModule, OutboundHttpModule, WorkflowSecretsModule } from '@ussd/execution-feature';
 import { SessionStoreModule } from '@ussd/session-data-access';
 import { WorkflowDataAccessModule } from '@ussd/workflow-data-access';
 import { GatewayAuth } from './gateway-auth.js';
@@ -11,7 +11,7 @@ import { UssdRoutes } from './ussd-routes.service.js';
 
 /** The USSD channel: gateway callbacks (POST /ussd/{gateway}), the sessions API, session expiry. */
 @Module({
-  imports: [ExecutionLogsModule, OutboundHttpModule, WorkflowDataAccessModule, SessionStoreModule],
+  imports: [ExecutionLogsModule, OutboundHttpModule, WorkflowDataAccessModule, SessionStoreModule, WorkflowSecretsModule],
   controllers: [UssdController, SessionsController],
   providers: [UssdRoutes, UssdHopService, SessionExpiryScheduler, GatewayAuth],
   exports: [UssdHopService],

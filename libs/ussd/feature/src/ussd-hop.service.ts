@@ -10,7 +10,7 @@ import {
   sinkBackPressure,
   WorkflowEngine,
 } from '@ussd/execution-domain';
-import { EXECUTION_EVENT_SINK, EventProducers, InjectOutboundHttp } from '@ussd/execution-feature';
+import { EXECUTION_EVENT_SINK, EventProducers, InjectOutboundHttp, WorkflowSecrets } from '@ussd/execution-feature';
 import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
 import { InjectLogger, type Logger } from '@ussd/platform-logging';
 import { InjectSessionStore } from '@ussd/session-data-access';
@@ -72,6 +72,8 @@ export class UssdHopService {
     producers: EventProducers,
     /** The process's one outbound client (OutboundHttpModule in execution-feature), shared with the execution runner. */
     @InjectOutboundHttp() http: HttpClient,
+    /** The secrets a run names, from its workflow's team (execution-feature). */
+    secrets: WorkflowSecrets,
   ) {
     this.environment = config.ussd.environment;
     this.hopDeadlineMs = config.ussd.hopDeadlineMs;
@@ -79,6 +81,7 @@ export class UssdHopService {
     this.engine = new WorkflowEngine({
       sink,
       http,
+      secrets,
       outputCapBytes: config.execution.outputCapBytes,
       subworkflows: { resolvePublished: (workflowId, version) => this.routes.resolvePublished(workflowId, version) },
     });

@@ -48,11 +48,11 @@ export class WorkflowsController {
   @RequireRole('viewer')
   @RateLimit('validate')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Validate a spec without storing it (schema and static checks, with JSON pointers)' })
+  @ApiOperation({ summary: "Validate a spec without storing it (schema and static checks, and that every secrets.NAME exists in the caller's team; JSON pointers)" })
   @ApiResponse({ status: 200, schema: openApiSchema(SpecValidation) })
   @ApiResponse({ status: 429, description: 'More than RATE_LIMIT_VALIDATE_PER_MINUTE validations a minute with this key (Retry-After)' })
-  validate(@Body(new ZodValidationPipe(CreateWorkflowBody.shape.spec)) spec: Record<string, unknown>) {
-    return this.workflows.validate(spec);
+  validate(@Body(new ZodValidationPipe(CreateWorkflowBody.shape.spec)) spec: Record<string, unknown>, @CurrentIdentity() caller: Identity) {
+    return this.workflows.validate(spec, caller);
   }
 
   @Post()

@@ -1,10 +1,11 @@
 import { type AuditAction, actorOf, auditActor, type Identity, listedTeam, sees } from '@ussd/platform-auth';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
 import { ValidationProblem } from '@ussd/platform-http';
 import { type ListCursor, ServiceCodeNotGrantedError, UssdClaimConflictError, VersionTakenError, type WorkflowAudit, type WorkflowEntity, WorkflowRepository } from '@ussd/workflow-data-access';
-import { diffSpecs, type SpecError, validateWorkflowSpec, workflowSpecJsonSchema } from '@ussd/workflow-domain';
+import { TeamSecrets } from '@ussd/platform-secrets';
+import { diffSpecs, secretReferences, type SpecError, validateWorkflowSpec, workflowSpecJsonSchema } from '@ussd/workflow-domain';
 import { ifMatchSatisfied, versionEtag } from './etag.js';
 import type { AddVersionBody, CreateWorkflowBody, ListWorkflowsQuery, UpdateDraftBody, WorkflowDiff, WorkflowPage, WorkflowVersionView } from './workflow.dto.js';
 import {
@@ -35,16 +36,20 @@ export class WorkflowsService {
   constructor(
     private readonly workflows: WorkflowRepository,
     @InjectConfig() private readonly config: PlatformConfig,
+    /** Absent when the app has no SecretsModule: secret references are then not checked here (runs fail with secrets.unavailable). */
+    @Optional() private readonly secrets?: TeamSecrets,
   ) {}
 
   jsonSchema(): object {
     return workflowSpecJsonSchema();
   }
 
-  validate(spec: unknown): { valid: boolean; errors: SpecError[] } {
+  /** The validator's checks, and (for the caller's team) that every `secrets.NAME` it names exists. */
+  async validate(spec: unknown, caller: Identity): Promise<{ valid: boolean; errors: SpecError[] }> {
     this.assertSize(spec);
     const result = validateWorkflowSpec(spec);
-    return { valid: result.valid, errors: result.valid ? [] : result.errors };
+    const errors = [...(result.valid ? [] : result.errors), ...(await this.secretProblems(spec, caller.team))];
+    return { valid: errors.length === 0, errors };
   }
 
   async create(body: CreateWorkflowBody, caller: Identity): Promise<VersionResult> {
@@ -59,7 +64,7 @@ export class WorkflowsService {
       tags: body.tags ?? null,
       environment: body.environment ?? null,
     }, undefined, audit(caller, 'workflow.create'));
-    return this.result(entity, { withSpec: true, validate: true });
+    return this.checked(this.result(entity, { withSpec: true, validate: true }), entity.spec, caller.team);
   }
 
   async addVersion(workflowId: string, body: AddVersionBody, caller: Identity, ifMatch: string | undefined): Promise<VersionResult> {
@@ -82,7 +87,7 @@ export class WorkflowsService {
         latest.version,
         audit(caller, 'workflow.version.create'),
       );
-      return this.result(entity, { withSpec: true, validate: true });
+      return await this.checked(this.result(entity, { withSpec: true, validate: true }), entity.spec, await this.workflows.ownerOf(workflowId));
     } catch (error) {
       if (error instanceof VersionTakenError) {
         throw new WorkflowVersionConflictException(workflowId, `Version ${latest.version + 1} was added by someone else meanwhile; read the newest version and try again.`);
@@ -124,14 +129,14 @@ export class WorkflowsService {
     if (!ifMatchSatisfied(ifMatch, versionEtag(current))) throw new PreconditionFailedException(`Version ${version} changed since you read it.`);
     const updated = await this.workflows.updateDraft(workflowId, version, body, audit(caller, 'workflow.version.edit'));
     if (!updated) throw new PublishedVersionImmutableException(workflowId, version); // published meanwhile
-    return this.result(updated, { withSpec: true, validate: true });
+    return this.checked(this.result(updated, { withSpec: true, validate: true }), updated.spec, await this.workflows.ownerOf(workflowId));
   }
 
   async publish(workflowId: string, version: number, ifMatch: string | undefined, caller: Identity): Promise<VersionResult> {
     const current = await this.requireVersion(workflowId, version, caller);
     if (!ifMatchSatisfied(ifMatch, versionEtag(current))) throw new PreconditionFailedException(`Version ${version} changed since you read it.`);
     if (current.publishedAt !== null) return this.result(current, { withSpec: true });
-    this.assertValid(current.spec);
+    await this.assertValid(current.spec, workflowId);
     const published = (await claiming(workflowId, current.spec, () => this.workflows.publish(workflowId, version, audit(caller, 'workflow.publish')))) ?? (await this.requireVersion(workflowId, version, caller));
     return this.result(published, { withSpec: true });
   }
@@ -140,7 +145,7 @@ export class WorkflowsService {
   async rollback(workflowId: string, toVersion: number, caller: Identity): Promise<VersionResult> {
     const target = await this.requireVersion(workflowId, toVersion, caller);
     const latest = await this.requireLatest(workflowId, caller);
-    this.assertValid(target.spec);
+    await this.assertValid(target.spec, workflowId);
     try {
       const entity = await claiming(workflowId, target.spec, () => this.workflows.insertNextVersion(
         {
@@ -237,10 +242,36 @@ export class WorkflowsService {
    * `POST /workflows/validate` and the `validation` of create, add and edit report them:
    * `{ pointer, code, message }`, pointers into the spec document (not `/spec/...`).
    */
-  private assertValid(spec: unknown): void {
+  private async assertValid(spec: unknown, workflowId: string): Promise<void> {
     const result = validateWorkflowSpec(spec);
-    if (result.valid) return;
-    throw new InvalidWorkflowSpecException(result.errors, `The spec has ${result.errors.length} problem(s); the pointers are into the spec. Fix them in a new version.`);
+    const errors = [...(result.valid ? [] : result.errors), ...(await this.secretProblems(spec, await this.workflows.ownerOf(workflowId)))];
+    if (errors.length === 0) return;
+    throw new InvalidWorkflowSpecException(errors, `The spec has ${errors.length} problem(s); the pointers are into the spec. Fix them in a new version.`);
+  }
+
+  /**
+   * `secrets.NAME` references to secrets the team does not have: errors (`secrets.unknown`), so
+   * a version that would fail at its first run is not published. Names only: no value is read.
+   */
+  private async secretProblems(spec: unknown, team: string | undefined): Promise<SpecError[]> {
+    if (this.secrets === undefined || team === undefined) return [];
+    const references = secretReferences(spec);
+    if (references.length === 0) return [];
+    const names = await this.secrets.names(team);
+    return references
+      .filter((reference) => !names.has(reference.name))
+      .slice(0, 100)
+      .map((reference) => ({ pointer: reference.pointer, code: 'secrets.unknown', message: `team ${team} has no secret ${reference.name}: set it with PUT /secrets/${reference.name}, or correct the name` }));
+  }
+
+  /** A draft's `validation` with the secret check added. */
+  private async checked(result: VersionResult, spec: unknown, team: string | undefined): Promise<VersionResult> {
+    const validation = result.view.validation;
+    if (validation === undefined) return result;
+    const problems = await this.secretProblems(spec, team);
+    if (problems.length === 0) return result;
+    const errors = [...validation.errors, ...problems];
+    return { ...result, view: { ...result.view, validation: { valid: false, errors } } };
   }
 
   private result(entity: WorkflowEntity, options: { withSpec: boolean; validate?: boolean }): VersionResult {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { EXECUTION_ERROR_CODES, NODE_ERROR_CODES, type JsonValue, type WorkflowNodeBase } from '@ussd/workflow-domain';
+import { EXECUTION_ERROR_CODES, NODE_ERROR_CODES, secretNames, type JsonValue, type WorkflowNodeBase, type WorkflowSpec } from '@ussd/workflow-domain';
 import type { ExecutionErrorInfo } from '../execution-events.js';
 import { systemClock, type Clock } from './clock.js';
 import { continuationProblem, type Continuation } from './continuation.js';
-import type { EngineOptions, EngineResult, PinnedWorkflow, ResumeInput, SessionInfo, StartRequest, SubworkflowResolver } from './engine.types.js';
+import { type EngineOptions, type EngineResult, type PinnedWorkflow, type ResumeInput, SecretResolutionError, type SessionInfo, type StartRequest, type SubworkflowResolver } from './engine.types.js';
 import { EventRecorder } from './event-recorder.js';
 import { ExecutionRun, type EngineServices, type RunState } from './execution-run.js';
 import { createHttpClient } from './http-client.js';
@@ -13,6 +13,7 @@ import { NodeHandlerRegistry } from './node-handler-registry.js';
 import { ENGINE_ERROR_CODES, errorMessage } from './node-error.js';
 import { capValue, DEFAULT_OUTPUT_CAP_BYTES } from './output-cap.js';
 import { entryFor, prepareSpec } from './prepared-spec.js';
+import { SecretMask } from './secret-mask.js';
 
 export const ENGINE_DEFAULTS = {
   outputCapBytes: DEFAULT_OUTPUT_CAP_BYTES,
@@ -22,6 +23,26 @@ export const ENGINE_DEFAULTS = {
 } as const;
 
 const DEFAULT_ENVIRONMENT = 'default';
+
+/** A run's secrets: the values expressions see, and the mask every way out of the run goes through. */
+interface RunSecrets {
+  readonly values: Readonly<Record<string, string>>;
+  readonly mask: SecretMask;
+}
+
+const NO_SECRETS: RunSecrets = { values: {}, mask: SecretMask.none };
+
+/** Published specs never change: which secrets one names is worked out once per spec object. */
+const namesBySpec = new WeakMap<object, readonly string[]>();
+
+function namedSecrets(spec: WorkflowSpec): readonly string[] {
+  let names = namesBySpec.get(spec);
+  if (names === undefined) {
+    names = secretNames(spec);
+    namesBySpec.set(spec, names);
+  }
+  return names;
+}
 
 interface StartParams {
   readonly executionId: string;
@@ -132,6 +153,13 @@ export class WorkflowEngine {
     if (!prepared.ok) problem = { code: ENGINE_ERROR_CODES.invalidSpec, message: prepared.problem };
     else if (entry === undefined && problem === undefined) problem = { code: ENGINE_ERROR_CODES.invalidSpec, message: `the workflow has no ${params.trigger.type} trigger to enter by` };
 
+    let secrets = NO_SECRETS;
+    if (prepared.ok && problem === undefined) {
+      const resolved = await this.secretsFor(workflow);
+      if ('code' in resolved) problem = resolved;
+      else secrets = resolved;
+    }
+
     const state: RunState = {
       executionId: params.executionId,
       workflow,
@@ -141,14 +169,15 @@ export class WorkflowEngine {
       session,
       vars: { ...toVariables(prepared.ok ? workflow.spec.variables : undefined) },
       nodes: {},
+      secrets: secrets.values,
       steps: 0,
       startedAt,
       deadline,
       depth: params.depth,
     };
-    const events = this.recorder(params.executionId, workflow);
+    const events = this.recorder(params.executionId, workflow, secrets.mask);
     const run = new ExecutionRun(this.services, state, events, params.signal);
-    return run.run(
+    return masked(secrets.mask, run.run(
       () =>
         events.emit('execution.started', {
           triggerPayload: capValue(payload, this.services.outputCapBytes).value,
@@ -157,7 +186,7 @@ export class WorkflowEngine {
           deadlineAt: new Date(deadline).toISOString(),
         }),
       () => (problem !== undefined || entry === undefined ? run.finish({ status: 'failed', error: problem ?? { code: ENGINE_ERROR_CODES.invalidSpec, message: 'no entry' } }) : run.loop({ nodeId: entry, attempt: 0, retryCounts: [] })),
-    );
+    ));
   }
 
   private async resumeExecution(workflow: PinnedWorkflow, value: unknown, input: ResumeInput, signal: AbortSignal | undefined): Promise<EngineResult> {
@@ -187,24 +216,27 @@ export class WorkflowEngine {
         return failed(ENGINE_ERROR_CODES.invalidContinuation, errorMessage(error));
       }
     }
-    const state = this.stateFrom(workflow, prepared.nodesById, continuation, session);
-    const events = this.recorder(continuation.executionId, workflow);
+    // Read again on every resume: values are never in a continuation, and may have changed.
+    const resolved = await this.secretsFor(workflow);
+    const secrets = 'code' in resolved ? NO_SECRETS : resolved;
+    const state = this.stateFrom(workflow, prepared.nodesById, continuation, session, secrets.values);
+    const events = this.recorder(continuation.executionId, workflow, secrets.mask);
     const run = new ExecutionRun(this.services, state, events, signal);
-    return run.run(
+    const cursor = {
+      nodeId: node.id,
+      attempt: continuation.node.attempt,
+      retryCounts: [...continuation.node.retryCounts],
+      suspended: {
+        attemptStartedAt: Date.parse(continuation.node.attemptStartedAt),
+        timeoutAt: continuation.node.timeoutAt === null ? null : Date.parse(continuation.node.timeoutAt),
+        state: continuation.node.state,
+        wake,
+      },
+    };
+    return masked(secrets.mask, run.run(
       () => events.emit('execution.resumed', { nodeId: node.id }),
-      () =>
-        run.loop({
-          nodeId: node.id,
-          attempt: continuation.node.attempt,
-          retryCounts: [...continuation.node.retryCounts],
-          suspended: {
-            attemptStartedAt: Date.parse(continuation.node.attemptStartedAt),
-            timeoutAt: continuation.node.timeoutAt === null ? null : Date.parse(continuation.node.timeoutAt),
-            state: continuation.node.state,
-            wake,
-          },
-        }),
-    );
+      () => ('code' in resolved ? run.cancelSuspended(node, cursor, { ...resolved, nodeId: node.id }, 'failed') : run.loop(cursor)),
+    ));
   }
 
   private async cancelExecution(value: unknown, reason: string, ending: { status: 'canceled' | 'timeout'; code?: string } = { status: 'canceled' }): Promise<EngineResult> {
@@ -214,8 +246,8 @@ export class WorkflowEngine {
     // The spec is not needed to record the end; the node as the continuation names it will do.
     const workflow = { workflowId: continuation.workflowId, version: continuation.version, spec: { settings: { executionTimeoutMs: 0, maxSteps: 0 } } } as unknown as PinnedWorkflow;
     const node = { id: continuation.node.id, type: continuation.node.type } as WorkflowNodeBase;
-    const state = this.stateFrom(workflow, new Map(), continuation, continuation.session);
-    const run = new ExecutionRun(this.services, state, this.recorder(continuation.executionId, workflow), undefined);
+    const state = this.stateFrom(workflow, new Map(), continuation, continuation.session, {});
+    const run = new ExecutionRun(this.services, state, this.recorder(continuation.executionId, workflow, SecretMask.none), undefined);
     const error = { code: ending.code ?? (ending.status === 'timeout' ? EXECUTION_ERROR_CODES.timeout : ENGINE_ERROR_CODES.canceled), message: reason, nodeId: node.id };
     return run.run(
       async () => undefined,
@@ -234,7 +266,7 @@ export class WorkflowEngine {
     );
   }
 
-  private stateFrom(workflow: PinnedWorkflow, nodesById: RunState['nodesById'], continuation: Continuation, session: SessionInfo | null): RunState {
+  private stateFrom(workflow: PinnedWorkflow, nodesById: RunState['nodesById'], continuation: Continuation, session: SessionInfo | null, secrets: RunState['secrets']): RunState {
     return {
       executionId: continuation.executionId,
       workflow,
@@ -244,6 +276,7 @@ export class WorkflowEngine {
       session,
       vars: { ...continuation.vars },
       nodes: { ...continuation.nodes },
+      secrets,
       steps: continuation.steps,
       startedAt: Date.parse(continuation.startedAt),
       deadline: Date.parse(continuation.deadlineAt),
@@ -251,8 +284,35 @@ export class WorkflowEngine {
     };
   }
 
-  private recorder(executionId: string, workflow: PinnedWorkflow): EventRecorder {
-    return new EventRecorder(this.options.sink, this.services.clock, { executionId, workflowId: workflow.workflowId, workflowVersion: workflow.version });
+  /** Every event of a run goes through its mask on the way to the sink. */
+  private recorder(executionId: string, workflow: PinnedWorkflow, mask: SecretMask): EventRecorder {
+    const sink = this.options.sink;
+    const through = mask.empty ? sink : { emit: (event: Parameters<typeof sink.emit>[0]) => sink.emit(mask.value(event)) };
+    return new EventRecorder(through, this.services.clock, { executionId, workflowId: workflow.workflowId, workflowVersion: workflow.version });
+  }
+
+  /**
+   * The values of the secrets the spec names, from the workflow's team; an error (code and
+   * message, never a value) when one is missing or none can be read.
+   */
+  private async secretsFor(workflow: PinnedWorkflow): Promise<RunSecrets | ExecutionErrorInfo> {
+    const names = namedSecrets(workflow.spec);
+    if (names.length === 0) return NO_SECRETS;
+    const source = this.options.secrets;
+    if (source === undefined) return { code: ENGINE_ERROR_CODES.secretsUnavailable, message: `the workflow uses secrets (${names.join(', ')}) and this engine has no secret source` };
+    try {
+      const resolved = await source.resolve(workflow.workflowId, names);
+      const values: Record<string, string> = {};
+      for (const name of names) {
+        const value = resolved.get(name);
+        if (value === undefined) return { code: ENGINE_ERROR_CODES.secretsUnknown, message: `the workflow's team has no secret ${name}: set it with PUT /secrets/${name}` };
+        Object.defineProperty(values, name, { value, enumerable: true });
+      }
+      return { values, mask: new SecretMask(resolved) };
+    } catch (error) {
+      if (error instanceof SecretResolutionError) return { code: error.code, message: error.message };
+      return { code: ENGINE_ERROR_CODES.secretsUnavailable, message: `the workflow's secrets could not be read: ${errorMessage(error)}` };
+    }
   }
 
   /** Children are executions of their own (own id, events, limits) that share the parent's session. */
@@ -300,6 +360,11 @@ export class WorkflowEngine {
     }
     return resolved ?? failed(NODE_ERROR_CODES.subworkflowNotFound, `${what} is not published`);
   }
+}
+
+/** The result as it leaves the engine: output, message, prompt, error and continuation masked. */
+async function masked(mask: SecretMask, result: Promise<EngineResult>): Promise<EngineResult> {
+  return mask.empty ? result : mask.value(await result);
 }
 
 function readWake(input: unknown): { kind: 'input'; text: string } | { kind: 'timer' } | undefined {

@@ -26,11 +26,34 @@ export interface SessionInfo {
   readonly input: string;
 }
 
+/**
+ * Reads the values of the secrets a run names (`secrets.NAME`), from the team that owns the
+ * workflow, when the run starts or resumes. Values live only in that run's memory: never in
+ * events, results or continuations (they are masked as `[secret:NAME]` there).
+ */
+export interface SecretSource {
+  /** @throws SecretResolutionError, or anything else (reported as `secrets.unavailable`). */
+  resolve(workflowId: string, names: readonly string[]): Promise<ReadonlyMap<string, string>>;
+}
+
+/** Why a run's secrets could not be read: `secrets.unknown` (a name the team lacks) or `secrets.unavailable`. */
+export class SecretResolutionError extends Error {
+  override readonly name = 'SecretResolutionError';
+  constructor(
+    readonly code: 'secrets.unknown' | 'secrets.unavailable',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface EngineOptions {
   readonly sink: ExecutionEventSink;
   readonly clock?: Clock;
   /** Default: `createHttpClient` with a 5 s connect timeout, a 1 MiB response cap and no allowlist (public addresses only). */
   readonly http?: HttpClient;
+  /** Without it a spec that names a secret fails with `secrets.unavailable`. */
+  readonly secrets?: SecretSource;
   /** Without it every `subworkflow` node fails with `subworkflow.not_found`. */
   readonly subworkflows?: SubworkflowResolver;
   /** Default: the ten built-in node types. */

@@ -37,6 +37,8 @@ export interface RunState {
   readonly session: SessionInfo | null;
   readonly vars: Record<string, JsonValue>;
   readonly nodes: Record<string, JsonValue>;
+  /** The values of the secrets the spec names, for expressions only; never in a continuation. */
+  readonly secrets: Readonly<Record<string, string>>;
   steps: number;
   readonly startedAt: number;
   readonly deadline: number;
@@ -57,7 +59,7 @@ type AttemptEnd =
   | { readonly kind: 'execution-timeout' }
   | { readonly kind: 'canceled' }
   /** Ended from outside while suspended (engine.cancel): canceled, or timed out (the session expired). */
-  | { readonly kind: 'stopped'; readonly status: 'canceled' | 'timeout'; readonly error: ExecutionErrorInfo };
+  | { readonly kind: 'stopped'; readonly status: 'canceled' | 'timeout' | 'failed'; readonly error: ExecutionErrorInfo };
 
 type Finish = { readonly status: 'completed'; readonly output: JsonValue; readonly message: string } | { readonly status: 'failed' | 'timeout' | 'canceled'; readonly error: ExecutionErrorInfo };
 
@@ -312,7 +314,7 @@ export class ExecutionRun {
   }
 
   /** Ends a paused execution without waking it (engine.cancel): its attempt, then the execution. */
-  async cancelSuspended(node: WorkflowNodeBase, cursor: Cursor, error: ExecutionErrorInfo, status: 'canceled' | 'timeout' = 'canceled'): Promise<EngineResult> {
+  async cancelSuspended(node: WorkflowNodeBase, cursor: Cursor, error: ExecutionErrorInfo, status: 'canceled' | 'timeout' | 'failed' = 'canceled'): Promise<EngineResult> {
     const suspended = cursor.suspended;
     if (suspended === undefined) return this.finish({ status, error });
     await this.nodeFinished(node, cursor.attempt, suspended.attemptStartedAt, { kind: 'stopped', status, error });
@@ -375,6 +377,7 @@ export class ExecutionRun {
       vars: state.vars,
       nodes: state.nodes,
       session: state.session,
+      secrets: state.secrets,
       execution: { id: state.executionId, workflowId: state.workflow.workflowId, version: state.workflow.version, environment: state.environment },
     };
     return {

@@ -10,7 +10,9 @@
  *   retry/catch policies, outputs in events capped (`outputCapBytes`, default 16 KiB).
  */
 export { WorkflowEngine, ENGINE_DEFAULTS } from './engine.js';
-export type { EngineOptions, EngineResult, PinnedWorkflow, Prompt, ResumeInput, SessionInfo, StartRequest, SubworkflowResolver } from './engine.types.js';
+export type { EngineOptions, EngineResult, PinnedWorkflow, Prompt, ResumeInput, SecretSource, SessionInfo, StartRequest, SubworkflowResolver } from './engine.types.js';
+export { SecretResolutionError } from './engine.types.js';
+export { maskOf, SecretMask } from './secret-mask.js';
 export type { Continuation } from './continuation.js';
 export { continuationProblem } from './continuation.js';
 export { systemClock, type Clock } from './clock.js';

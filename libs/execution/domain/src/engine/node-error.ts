@@ -32,6 +32,10 @@ export const ENGINE_ERROR_CODES = {
   /** The SubworkflowResolver threw (its store is down, say): unlike not_found, worth a retry. */
   subworkflowUnavailable: 'subworkflow.unavailable',
   canceled: 'execution.canceled',
+  /** The spec names a secret (`secrets.NAME`) its workflow's team does not have: set it, or change the spec. */
+  secretsUnknown: 'secrets.unknown',
+  /** Secrets could not be read: no SECRETS_KEYS, a key version no longer configured, an altered row, the store down. */
+  secretsUnavailable: 'secrets.unavailable',
   /** The event sink threw or rejected: the execution stops rather than run without logs. */
   eventsUnavailable: 'events.unavailable',
   /** The spec is not runnable as given (an edge to a missing node, no handler for a type, no trigger to enter by). */

@@ -39,5 +39,7 @@ export { JSON_INPUT_LIMITS } from './json-input.js';
 export { ussdClaims } from './spec.claims.js';
 export type { UssdClaim } from './spec.claims.js';
 export { diffSpecs } from './spec.diff.js';
+export { secretNames, secretReferences } from './secret-references.js';
+export type { SecretReference } from './secret-references.js';
 export type { SpecDiffOperation } from './spec.diff.js';
 export { errorMatches, EXECUTION_ERROR_CODES, findRule, NODE_ERROR_CODES, retryDelayMs, RETRY_DEFAULTS } from './policies.js';

@@ -183,6 +183,8 @@ export interface ExpressionContext {
   /** The USSD session, or null for HTTP-triggered executions. */
   readonly session: { readonly sessionId: string; readonly msisdn: string; readonly serviceCode: string; readonly input: string } | null;
   readonly execution: { readonly id: string; readonly workflowId: string; readonly version: number; readonly environment: string };
+  /** The team secrets the spec names as `secrets.NAME`, resolved for this run only (docs/security.md, "Secrets"). */
+  readonly secrets?: Readonly<Record<string, string>>;
 }
 
 export const SPEC_ERROR_CODES = [
