@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
+import pg from 'pg';
 import { AuthModule } from '@ussd/platform-auth';
 import { migrateDatabase } from '@ussd/platform-database';
 import { bootstrap, PlatformModule, type RunningApp } from '@ussd/platform-http';
@@ -165,8 +166,15 @@ describe('/secrets against real PostgreSQL', () => {
   });
 
   it('records every set and delete in the audit log (actor from the key, name and key version, never the value); refusals record nothing', async () => {
-    const rows = async (): Promise<Record<string, unknown>[]> =>
-      (await database.query(`SELECT actor, actor_kind, team, action, target_type, target_id, request_id, details FROM audit_log WHERE target_type = 'secret' AND target_id = 'AUDITED' ORDER BY id`)) as Record<string, unknown>[];
+    const rows = async (): Promise<Record<string, unknown>[]> => {
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        return (await client.query(`SELECT actor, actor_kind, team, action, target_type, target_id, request_id, details FROM audit_log WHERE target_type = 'secret' AND target_id = 'AUDITED' ORDER BY id`)).rows as Record<string, unknown>[];
+      } finally {
+        await client.end();
+      }
+    };
     expect((await call('PUT', '/secrets/AUDITED', 'airtime-viewer', { value: GAMMA })).status).toBe(403);
     expect((await call('PUT', '/secrets/AUDITED', 'airtime-publisher', { value: GAMMA }, { app: keyless })).status).toBe(503);
     expect(await rows()).toEqual([]);
