@@ -21,12 +21,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { benchAdminKey } from './bench-identity.mjs';
 
 const total = Number(process.argv[2] ?? 5000);
 const concurrency = Number(process.argv[3] ?? 50);
 const entry = fileURLToPath(new URL('../../apps/api/dist/main.js', import.meta.url));
 const port = 3980;
 const work = mkdtempSync(join(tmpdir(), 'ussd-bench-'));
+/** The bench key's headers, once the api has migrated its database (the floor sends them too). */
+let auth = { authorization: 'Bearer none-yet' };
 chmodSync(work, 0o755);
 
 const spec = {
@@ -52,7 +55,7 @@ const seconds = Math.max(3, Math.round(total / 1000));
 /** wrk for `seconds`: returns requests, req/s, p50/p99 (ms) and failures. */
 async function wrk(url, body) {
   const script = join(work, 'post.lua');
-  writeFileSync(script, `wrk.method = "POST"\nwrk.body = '${body}'\nwrk.headers["content-type"] = "application/json"\nwrk.headers["x-user-id"] = "bench"\n`);
+  writeFileSync(script, `wrk.method = "POST"\nwrk.body = '${body}'\nwrk.headers["content-type"] = "application/json"\nwrk.headers["authorization"] = "${auth.authorization}"\n`);
   // Asynchronous on purpose: the floor server runs in this process and must keep answering.
   const child = spawn('wrk', ['-t1', `-c${concurrency}`, `-d${seconds}s`, '--latency', '-s', script, url]);
   let out = '';
@@ -80,7 +83,7 @@ async function drive(url, body, count) {
       while (next < count) {
         next += 1;
         const t = performance.now();
-        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-user-id': 'bench' }, body });
+        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body });
         await response.arrayBuffer();
         if (response.status !== 200) failures += 1;
         latencies.push(performance.now() - t);
@@ -125,14 +128,15 @@ const embeddedPort = 54390;
 const databaseUrl = process.env.DATABASE_URL ?? `postgres://postgres@127.0.0.1:${embeddedPort}/postgres`;
 const api = spawn(process.execPath, [entry], {
   cwd: work,
-  env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', DATABASE_MIGRATE_ON_BOOT: 'true', EMBEDDED_PG_PORT: String(embeddedPort) },
+  env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', RATE_LIMIT_KEY_PER_MINUTE: '100000000', PORT: String(port), HOST: '127.0.0.1', DATABASE_MIGRATE_ON_BOOT: 'true', EMBEDDED_PG_PORT: String(embeddedPort) },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 try {
   await waitReady(Date.now() + 60_000);
   const base = `http://127.0.0.1:${port}`;
-  const created = await (await fetch(`${base}/workflows`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-user-id': 'bench' }, body: JSON.stringify({ name: 'bench', spec }) })).json();
-  await fetch(`${base}/workflows/${created.workflowId}/versions/1/publish`, { method: 'POST', headers: { 'x-user-id': 'bench' } });
+  auth = await benchAdminKey(databaseUrl);
+  const created = await (await fetch(`${base}/workflows`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ name: 'bench', spec }) })).json();
+  await fetch(`${base}/workflows/${created.workflowId}/versions/1/publish`, { method: 'POST', headers: auth });
   const url = `${base}/workflows/${created.workflowId}/executions`;
   await drive(url, '{"payload":{"amount":60}}', 500); // warm-up (JIT, pools)
 

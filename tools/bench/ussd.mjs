@@ -17,6 +17,7 @@
 // counted as failures. The floor is a bare node:http handler answering the same
 // POST with the same wrk settings, in the same run.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { benchAdminKey } from './bench-identity.mjs';
 
 const subscribers = Number(process.argv[2] ?? 200);
 const seconds = Number(process.argv[3] ?? 10);
@@ -85,7 +87,7 @@ function request()
   local hop = math.floor(i / S) % 4
   local g = math.floor(i / (4 * S))
   local body = "sessionId=" .. run .. "-" .. g .. "-" .. s .. "&serviceCode=" .. code .. "&phoneNumber=%2B2547" .. string.format("%08d", s) .. "&networkCode=63902&text=" .. texts[hop + 1]
-  return wrk.format("POST", "/ussd/africastalking", { ["content-type"] = "application/x-www-form-urlencoded" }, body)
+  return wrk.format("POST", "/ussd/africastalking", { ["content-type"] = "application/x-www-form-urlencoded", ["x-gateway-token"] = "${gatewayToken}" }, body)
 end
 function response(status, headers, body)
   local ok = status == 200 and (body == expected[1] or body == expected[2] or body == expected[3] or body == expected[4])
@@ -170,11 +172,15 @@ async function waitReady(url, deadline) {
 const bare = await floor();
 
 const common = { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, SESSION_TTL_SECONDS: '600' };
+// The gateway is authenticated as in production (a shared token in X-Gateway-Token), and the
+// per-phone hop limit is checked on every hop, set above what the bench's subscribers send.
+const gatewayToken = randomBytes(32).toString('hex');
+const apiEnv = { USSD_GATEWAY_AFRICASTALKING_TOKEN: gatewayToken, RATE_LIMIT_MSISDN_HOPS_PER_MINUTE: '100000000' };
 // BENCH_API_NODE_ARGS, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', profiles the api under load.
 const apiArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const api = spawn(process.execPath, [...apiArgs, apiEntry], {
   cwd: work,
-  env: { ...common, PORT: String(port), DATABASE_MIGRATE_ON_BOOT: 'true', EMBEDDED_PG_PORT: String(embeddedPort), USSD_ENVIRONMENT: 'production', EVENT_INGEST_IN_API: 'false' },
+  env: { ...common, ...apiEnv, PORT: String(port), DATABASE_MIGRATE_ON_BOOT: 'true', EMBEDDED_PG_PORT: String(embeddedPort), USSD_ENVIRONMENT: 'production', EVENT_INGEST_IN_API: 'false' },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 let ingester;
@@ -184,9 +190,10 @@ try {
   ingester = spawn(process.execPath, [ingesterEntry], { cwd: work, env: { ...common, PORT: String(port + 1), DATABASE_URL: databaseUrl }, stdio: ['ignore', 'inherit', 'inherit'] });
   await waitReady(`http://127.0.0.1:${port + 1}`, Date.now() + 60_000);
 
-  const headers = { 'content-type': 'application/json', 'x-user-id': 'bench' };
+  const auth = await benchAdminKey(databaseUrl, [serviceCode]);
+  const headers = { 'content-type': 'application/json', ...auth };
   const created = await (await fetch(`${base}/workflows`, { method: 'POST', headers, body: JSON.stringify({ name: 'bench-ussd', spec }) })).json();
-  const published = await fetch(`${base}/workflows/${created.workflowId}/versions/1/publish`, { method: 'POST', headers: { 'x-user-id': 'bench' } });
+  const published = await fetch(`${base}/workflows/${created.workflowId}/versions/1/publish`, { method: 'POST', headers: auth });
   if (published.status !== 200) throw new Error(`publish failed: ${await published.text()}`);
 
   const run = await wrk(base, wrkScript(serviceCode));
