@@ -128,7 +128,7 @@ const embeddedPort = 54390;
 const databaseUrl = process.env.DATABASE_URL ?? `postgres://postgres@127.0.0.1:${embeddedPort}/postgres`;
 const api = spawn(process.execPath, [entry], {
   cwd: work,
-  env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', RATE_LIMIT_KEY_PER_MINUTE: '100000000', PORT: String(port), HOST: '127.0.0.1', DATABASE_MIGRATE_ON_BOOT: 'true', EMBEDDED_PG_PORT: String(embeddedPort) },
+  env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', RATE_LIMIT_KEY_PER_MINUTE: '1000000', PORT: String(port), HOST: '127.0.0.1', DATABASE_MIGRATE_ON_BOOT: 'true', EMBEDDED_PG_PORT: String(embeddedPort) },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 try {

@@ -36,6 +36,8 @@ const port = 3981;
 const embeddedPort = 54391;
 const databaseUrl = process.env.DATABASE_URL ?? `postgres://postgres@127.0.0.1:${embeddedPort}/postgres`;
 const prefix = `bench-${Date.now()}`;
+// The gateway is authenticated as in production: a shared token in X-Gateway-Token (the floor gets it too).
+const gatewayToken = randomBytes(32).toString('hex');
 const serviceCode = `*${Math.floor(Math.random() * 900) + 100}*${Math.floor(Math.random() * 900) + 100}#`;
 const work = mkdtempSync(join(tmpdir(), 'ussd-bench-'));
 chmodSync(work, 0o755);
@@ -174,8 +176,7 @@ const bare = await floor();
 const common = { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, SESSION_TTL_SECONDS: '600' };
 // The gateway is authenticated as in production (a shared token in X-Gateway-Token), and the
 // per-phone hop limit is checked on every hop, set above what the bench's subscribers send.
-const gatewayToken = randomBytes(32).toString('hex');
-const apiEnv = { USSD_GATEWAY_AFRICASTALKING_TOKEN: gatewayToken, RATE_LIMIT_MSISDN_HOPS_PER_MINUTE: '100000000' };
+const apiEnv = { USSD_GATEWAY_AFRICASTALKING_TOKEN: gatewayToken, RATE_LIMIT_MSISDN_HOPS_PER_MINUTE: process.env.RATE_LIMIT_MSISDN_HOPS_PER_MINUTE ?? '1000000' };
 // BENCH_API_NODE_ARGS, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', profiles the api under load.
 const apiArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const api = spawn(process.execPath, [...apiArgs, apiEntry], {
