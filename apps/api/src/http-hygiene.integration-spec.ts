@@ -23,7 +23,7 @@ describe('HTTP hygiene: security headers and CORS from config', () => {
 
   const get = (path: string, headers: Record<string, string> = {}) => fetch(`${running.url}${path}`, { headers });
 
-  describe('security headers (@fastify/helmet)', () => {
+  describe('security headers (helmet)', () => {
     it.each(['/health/live', '/workflows', '/no-such-route'])('are on every response: %s', async (path) => {
       const response = await get(path);
       const csp = response.headers.get('content-security-policy') ?? '';

@@ -66,7 +66,7 @@ export async function bootstrap(options: BootstrapOptions): Promise<RunningApp> 
       { logger: new PinoNestLogger(logger), abortOnError: false, rawBody: true },
     ));
     app.useGlobalFilters(new ProblemDetailsFilter(logger));
-    await applySecurityHeaders(app, config);
+    applySecurityHeaders(app, config);
     await options.configure?.(app);
     await app.listen(config.port, config.host);
     const url = localUrl(app, config.host);
