@@ -1,4 +1,4 @@
-import { type CanActivate, type ExecutionContext, HttpException, Inject, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, HttpException, Inject, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ACCESS_METADATA, type Access, type AuthenticatedRequest } from './access.decorators.js';
@@ -8,6 +8,17 @@ import { IdentityProviderUnavailable, JwtRefused, type JwtTokens, looksLikeJwt }
 
 /** The JWT verifier when AUTH_JWT_JWKS_URL is set, null when JWTs are off. */
 export const JWT_TOKENS = Symbol('JWT_TOKENS');
+
+/**
+ * What else an identified request must pass once its identity and role are checked: the per-key
+ * rate limits (platform-http's `KeyRateLimits`), provided globally by whoever has them. Run inside
+ * the guard rather than as an interceptor, so routes pay nothing for an interceptor chain.
+ */
+export const IDENTITY_ADMISSION = Symbol('IDENTITY_ADMISSION');
+export interface IdentityAdmission {
+  /** Throws (a 429 problem) to refuse the request. */
+  admit(identity: Identity, context: ExecutionContext): Promise<void>;
+}
 
 export const AuthProblem = {
   unauthenticated: 'urn:problem:auth:unauthenticated',
@@ -30,6 +41,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     @Inject(ApiKeys) private readonly keys: ApiKeys,
     @Inject(JWT_TOKENS) private readonly jwt: JwtTokens | null,
+    @Optional() @Inject(IDENTITY_ADMISSION) private readonly admission?: IdentityAdmission,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -68,6 +80,7 @@ export class AuthGuard implements CanActivate {
       );
     }
     request.identity = identity;
+    if (this.admission !== undefined) await this.admission.admit(identity, context);
     return true;
   }
 

@@ -1,11 +1,11 @@
-import { type CallHandler, type ExecutionContext, Global, Inject, Injectable, Module, type NestInterceptor, type OnModuleInit, SetMetadata } from '@nestjs/common';
-import { APP_INTERCEPTOR, HttpAdapterHost, Reflector } from '@nestjs/core';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type ExecutionContext, Global, Inject, Injectable, Module, type OnModuleInit, SetMetadata } from '@nestjs/common';
+import { HttpAdapterHost, Reflector } from '@nestjs/core';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
-import type { Observable } from 'rxjs';
+import { IDENTITY_ADMISSION, type Identity, type IdentityAdmission } from '@ussd/platform-auth';
 import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
 import { InjectLogger, type Logger } from '@ussd/platform-logging';
 import { InjectRedis } from '@ussd/platform-redis';
@@ -147,31 +147,27 @@ export function rateLimited(reply: FastifyReply, verdict: Extract<RateVerdict, {
 }
 
 /**
- * The per-key limits, after the guards: every request with an identity (set by the AuthGuard)
- * takes a point of RATE_LIMIT_KEY_PER_MINUTE, and a route marked `@RateLimit('validate')` one of
- * RATE_LIMIT_VALIDATE_PER_MINUTE too. Public routes (no identity) are limited by their own rules.
+ * The per-key limits, checked by the AuthGuard once it knows the caller (`IDENTITY_ADMISSION`):
+ * every request with an identity takes a point of RATE_LIMIT_KEY_PER_MINUTE, and a route marked
+ * `@RateLimit('validate')` one of RATE_LIMIT_VALIDATE_PER_MINUTE too. Public routes (no identity)
+ * are limited by their own rules.
  */
 @Injectable()
-export class RateLimitInterceptor implements NestInterceptor {
+export class KeyRateLimits implements IdentityAdmission {
   constructor(
     private readonly reflector: Reflector,
     @Inject(RateLimits) private readonly limits: RateLimits,
   ) {}
 
-  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
-    if (context.getType() !== 'http') return next.handle();
-    const http = context.switchToHttp();
-    const identity = http.getRequest<FastifyRequest & { identity?: { readonly kind: string; readonly id: string } }>().identity;
-    if (identity === undefined) return next.handle();
+  async admit(identity: Identity, context: ExecutionContext): Promise<void> {
     const subject = `${identity.kind}:${identity.id}`;
     const perKey = await this.limits.consume('key', subject);
-    if (!perKey.allowed) throw rateLimited(http.getResponse<FastifyReply>(), perKey, 'requests with this key');
+    if (!perKey.allowed) throw rateLimited(context.switchToHttp().getResponse<FastifyReply>(), perKey, 'requests with this key');
     const extra = this.reflector.get<RateLimitName | undefined>(RATE_LIMIT_METADATA, context.getHandler());
     if (extra !== undefined) {
       const verdict = await this.limits.consume(extra, subject);
-      if (!verdict.allowed) throw rateLimited(http.getResponse<FastifyReply>(), verdict, `calls of this route with this key`);
+      if (!verdict.allowed) throw rateLimited(context.switchToHttp().getResponse<FastifyReply>(), verdict, `calls of this route with this key`);
     }
-    return next.handle();
   }
 }
 
@@ -217,7 +213,7 @@ export class AuthFailureLimit implements OnModuleInit {
   }
 }
 
-/** Rate limits for every app: `RateLimits` to inject, the per-key interceptor, the failed-authentication limit. */
+/** Rate limits for every app: `RateLimits` to inject, the per-key limits the AuthGuard applies, the failed-authentication limit. */
 @Global()
-@Module({ providers: [RateLimits, { provide: APP_INTERCEPTOR, useClass: RateLimitInterceptor }, AuthFailureLimit], exports: [RateLimits] })
+@Module({ providers: [RateLimits, { provide: IDENTITY_ADMISSION, useClass: KeyRateLimits }, AuthFailureLimit], exports: [RateLimits, IDENTITY_ADMISSION] })
 export class RateLimitModule {}
