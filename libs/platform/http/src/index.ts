@@ -18,3 +18,4 @@ export * from './json-only.guard.js';
 export * from './known-query.guard.js';
 export * from './metrics.js';
 export * from './rate-limits.js';
+export * from './dependency-errors.js';

@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@ussd/platform-logging';
+import { type Dependency, unreachableDependency } from './dependency-errors.js';
 
 /**
  * One problem, located by a JSON pointer (RFC 6901). The one shape of every error list the
@@ -75,26 +76,38 @@ function titleFor(status: number): string {
   return name.charAt(0) + name.slice(1).toLowerCase().replaceAll('_', ' ');
 }
 
+/** What a client is told to wait before retrying a request that met an unreachable dependency. */
+export const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
+
+/** At most one log line per dependency this often while it stays unreachable (the next one counts what it left out). */
+const OUTAGE_LOG_EVERY_MS = 5000;
+
+const DEPENDENCY_NAMES: Readonly<Record<Dependency, string>> = { postgres: 'PostgreSQL', redis: 'Redis' };
+
 /**
  * Every error becomes `application/problem+json`. Known errors keep their status and a
- * useful detail; anything else is a 500 whose body carries only an `errorId` that
- * appears in the log next to the stack trace, which never leaves the server.
+ * useful detail; an error that says PostgreSQL or Redis is unreachable is a 503
+ * `urn:problem:dependency-unavailable` naming it, with Retry-After (docs/decisions/0026);
+ * anything else is a 500 whose body carries only an `errorId` that appears in the log next
+ * to the stack trace, which never leaves the server.
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly outages = new Map<Dependency, { loggedAt: number; suppressed: number }>();
+
   constructor(private readonly logger: Logger) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
-    const problem = this.toProblem(exception);
+    const problem = this.toProblem(exception, request);
     const body: ProblemDetails = { ...problem, instance: request.url.split('?')[0], requestId: String(request.id) };
     if (typeof problem['retryAfterSeconds'] === 'number') void reply.header('retry-after', String(problem['retryAfterSeconds']));
     void reply.status(body.status).header('content-type', 'application/problem+json; charset=utf-8').send(body);
   }
 
-  private toProblem(exception: unknown): ProblemDetails {
+  private toProblem(exception: unknown, request: FastifyRequest): ProblemDetails {
     if (exception instanceof ProblemException) {
       return { ...exception.problem, status: exception.getStatus() };
     }
@@ -124,8 +137,43 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (exception instanceof SyntaxError && (exception as { statusCode?: unknown }).statusCode === 400) {
       return { type: 'about:blank', title: 'Malformed JSON body', status: 400, detail: exception.message };
     }
+    const dependency = unreachableDependency(exception);
+    if (dependency !== undefined) {
+      this.logOutage(dependency, exception, request);
+      return {
+        type: 'urn:problem:dependency-unavailable',
+        title: 'Dependency unavailable',
+        status: 503,
+        detail: `${DEPENDENCY_NAMES[dependency]} is unreachable, so the request could not be served; retry after ${DEPENDENCY_RETRY_AFTER_SECONDS} s (Retry-After). GET /health/ready says what is down.`,
+        dependency,
+        retryAfterSeconds: DEPENDENCY_RETRY_AFTER_SECONDS,
+      };
+    }
     const errorId = randomUUID();
     this.logger.error({ err: exception, errorId }, 'unhandled error');
     return { type: 'about:blank', title: 'Internal server error', status: 500, detail: 'An unexpected error occurred. Quote the errorId when reporting it.', errorId };
+  }
+
+  /**
+   * One warn line per failure, at most one per dependency every OUTAGE_LOG_EVERY_MS (an outage
+   * under load would otherwise write a line per request); the next line counts the ones left out.
+   * Only the error's code or name is logged: a driver's message may carry a host and port.
+   */
+  private logOutage(dependency: Dependency, exception: unknown, request: FastifyRequest): void {
+    const now = Date.now();
+    const state = this.outages.get(dependency) ?? { loggedAt: 0, suppressed: 0 };
+    this.outages.set(dependency, state);
+    if (now - state.loggedAt < OUTAGE_LOG_EVERY_MS) {
+      state.suppressed += 1;
+      return;
+    }
+    const { code, name } = exception as { code?: unknown; name?: unknown };
+    const reason = typeof code === 'string' && code !== '' ? code : typeof name === 'string' ? name : 'unknown';
+    this.logger.warn(
+      { dependency, reason, method: request.method, route: request.routeOptions.url ?? request.url.split('?')[0], suppressed: state.suppressed },
+      `dependency unavailable: ${DEPENDENCY_NAMES[dependency]} is unreachable, answered 503 with Retry-After (${state.suppressed} more such answers since the last line)`,
+    );
+    state.loggedAt = now;
+    state.suppressed = 0;
   }
 }

@@ -5,6 +5,22 @@ import { InjectLogger, type Logger, redactUrl, ROOT_LOGGER } from '@ussd/platfor
 
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 
+/**
+ * A command on the shared client that has no answer this long fails ("Command timed out"), so a
+ * request never waits longer than this for a Redis that stopped answering without closing the
+ * connection (docs/decisions/0026). No blocking command (BLPOP, XREADGROUP BLOCK) may use the
+ * shared client: those take their own connection (connectRedis).
+ */
+export const SHARED_REDIS_COMMAND_TIMEOUT_MS = 2000;
+
+/**
+ * The shared client serves requests: while it is disconnected a command fails at once
+ * (enableOfflineQueue off) instead of waiting for a reconnection attempt, and the request answers
+ * 503 (the problem filter recognises the error). connect() at start-up and ioredis's own
+ * handshake commands do not go through the offline queue.
+ */
+export const SHARED_REDIS_OPTIONS = { enableOfflineQueue: false, commandTimeout: SHARED_REDIS_COMMAND_TIMEOUT_MS } as const;
+
 /** `constructor(@InjectRedis() redis: Redis | null)`: null means in-memory mode (no REDIS_URL). */
 export const InjectRedis = (): ParameterDecorator => Inject(REDIS_CLIENT);
 
@@ -51,7 +67,7 @@ export class RedisModule {
           inject: [PLATFORM_CONFIG, ROOT_LOGGER],
           // ioredis (~20 MB) is loaded only when REDIS_URL is set.
           useFactory: async (config: PlatformConfig, logger: Logger): Promise<Redis | null> =>
-            config.redis.url === undefined ? null : (await import('./redis-client.js')).createRedisClient(config.redis.url, { connectionName: config.appName, logger }),
+            config.redis.url === undefined ? null : (await import('./redis-client.js')).createRedisClient(config.redis.url, { connectionName: config.appName, logger, overrides: SHARED_REDIS_OPTIONS }),
         },
         RedisLifecycle,
       ],
