@@ -52,7 +52,7 @@ describe('REST routes while PostgreSQL or Redis is unreachable', () => {
   /** Polls until every route succeeds (recovery is asynchronous: pools and clients reconnect). */
   const expectRecovered = async (deadlineMs = 30_000) => {
     const deadline = Date.now() + deadlineMs;
-    let answers: [string, number][] = [];
+    let answers: [string, number][];
     do {
       answers = [];
       for (const [method, path, body] of routes) answers.push([`${method} ${path}`, (await call(method, path, body)).status]);
