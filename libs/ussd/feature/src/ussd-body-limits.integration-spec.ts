@@ -61,6 +61,14 @@ describe("USSD gateway routes: a body over HTTP_BODY_LIMIT_BYTES gets its 413 in
     for (const result of results) format(result);
   });
 
+  it("a body Fastify cannot parse or does not take gets its 400/415 in the gateway's format too", async () => {
+    const malformed = await post(app.url, '/ussd/hubtel', 'application/json', '{"Type":', {});
+    expect([malformed.status, malformed.contentType]).toEqual([400, expect.stringMatching(/^application\/json/)]);
+    expect(JSON.parse(malformed.body)).toMatchObject({ Type: 'release' });
+    const xml = await post(app.url, '/ussd/africastalking', 'application/xml', '<a/>', { 'x-gateway-token': TOKEN });
+    expect([xml.status, xml.body]).toEqual([415, expect.stringMatching(/^END /)]);
+  });
+
   it('an unknown gateway name has no format of its own: its 413 is a problem document', async () => {
     const result = await uploadBody(`${app.url}/ussd/nosuchgateway`, { bytes: FIVE_MB, headers: { 'content-type': FORM } });
     expect([result.status, result.clientError]).toEqual([413, undefined]);
