@@ -10,11 +10,22 @@ import type { IncomingMessage } from 'node:http';
  * as it arrives.
  */
 export const BODY_DISCARD_LIMITS = {
-  /** At most this many bytes are read and dropped; a longer body gets its answer and the connection is closed. */
-  maxBytes: 16 * 1024 * 1024,
+  /** At most this many bytes more than HTTP_BODY_LIMIT_BYTES are read and dropped; a longer body gets its answer and the connection is closed. */
+  beyondLimitBytes: 16 * 1024 * 1024,
   /** At most this long is spent reading them; a slower client gets its answer and the connection is closed. */
   timeoutMs: 10_000,
 } as const;
+
+/** The bounds for a server whose body limit is `bodyLimitBytes`. */
+export interface DiscardLimits {
+  readonly maxBytes: number;
+  readonly timeoutMs: number;
+}
+
+/** HTTP_BODY_LIMIT_BYTES plus 16 MiB, for 10 s. */
+export function discardLimitsFor(bodyLimitBytes: number): DiscardLimits {
+  return { maxBytes: bodyLimitBytes + BODY_DISCARD_LIMITS.beyondLimitBytes, timeoutMs: BODY_DISCARD_LIMITS.timeoutMs };
+}
 
 /** What `discardUnreadBody` did: the whole body was read (the connection may stay open), or it gave up. */
 export type DiscardOutcome = 'drained' | 'too-long' | 'too-slow' | 'aborted';
@@ -24,7 +35,7 @@ export type DiscardOutcome = 'drained' | 'too-long' | 'too-slow' | 'aborted';
  * ended, when the client went away, or when a bound is reached (the caller then closes the
  * connection). A declared Content-Length over the byte bound gives up at once, without reading.
  */
-export function discardUnreadBody(raw: IncomingMessage, limits: { readonly maxBytes: number; readonly timeoutMs: number } = BODY_DISCARD_LIMITS): Promise<DiscardOutcome> {
+export function discardUnreadBody(raw: IncomingMessage, limits: DiscardLimits): Promise<DiscardOutcome> {
   if (raw.complete || raw.readableEnded) return Promise.resolve('drained');
   const declared = Number(raw.headers['content-length']);
   if (Number.isFinite(declared) && declared > limits.maxBytes) return Promise.resolve('too-long');
@@ -56,26 +67,28 @@ export function discardUnreadBody(raw: IncomingMessage, limits: { readonly maxBy
 }
 
 /**
- * Fastify `onSend` hook: an answer given while the request body is still arriving (a 413 over the
- * body limit, a 404 for an unknown route with a body) waits until the body is read and dropped,
- * then keeps the connection open for the next request (unless the client asked to close it).
- * Past a bound the answer goes out with `Connection: close` and the connection is closed.
+ * A Fastify `onSend` hook: an answer given while the request body is still arriving (a 413 over
+ * the body limit) waits until the body is read and dropped within `limits`, then keeps the
+ * connection open for the next request (unless the client asked to close it). Past a bound the
+ * answer goes out with `Connection: close` and the connection is closed.
  */
-export function answerAfterBody(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload?: unknown) => void): void {
-  const raw = request.raw;
-  if (raw.complete || raw.readableEnded) {
-    done(null, payload);
-    return;
-  }
-  void discardUnreadBody(raw).then((outcome) => {
-    // Fastify asks to close after a body it could not parse; once it is read there is no need.
-    if (outcome === 'drained') {
-      if (String(reply.getHeader('connection') ?? '').toLowerCase() === 'close' && raw.headers.connection?.toLowerCase() !== 'close') void reply.removeHeader('connection');
-    } else {
-      void reply.header('connection', 'close');
+export function answerAfterBody(limits: DiscardLimits) {
+  return (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload?: unknown) => void): void => {
+    const raw = request.raw;
+    if (raw.complete || raw.readableEnded) {
+      done(null, payload);
+      return;
     }
-    done(null, payload);
-  });
+    void discardUnreadBody(raw, limits).then((outcome) => {
+      // Fastify asks to close after a body it could not parse; once it is read there is no need.
+      if (outcome === 'drained') {
+        if (String(reply.getHeader('connection') ?? '').toLowerCase() === 'close' && raw.headers.connection?.toLowerCase() !== 'close') void reply.removeHeader('connection');
+      } else {
+        void reply.header('connection', 'close');
+      }
+      done(null, payload);
+    });
+  };
 }
 
 /** A body in a route's own format, for the errors Fastify raises before the handler runs. */

@@ -2,7 +2,7 @@ import { Body, Controller, Module, Post } from '@nestjs/common';
 import { Agent } from 'node:http';
 import { migrateDatabase } from '@ussd/platform-database';
 import { createTestDatabase, requireRedis, silentLogger, type TestDatabase, uploadBody, type UploadResult } from '@ussd/platform-testing';
-import { BODY_DISCARD_LIMITS, discardUnreadBody } from './body-drain.js';
+import { discardLimitsFor, discardUnreadBody } from './body-drain.js';
 import { bootstrap, type RunningApp } from './bootstrap.js';
 import { PlatformModule } from './platform.module.js';
 
@@ -113,7 +113,7 @@ describe('request bodies over HTTP_BODY_LIMIT_BYTES, over real sockets', () => {
       socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
       socket.on('close', () => resolve(text));
       socket.on('error', reject);
-      socket.write(`POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${BODY_DISCARD_LIMITS.maxBytes + LIMIT + 1}\r\n\r\n{"a":"`);
+      socket.write(`POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${discardLimitsFor(LIMIT).maxBytes + 1}\r\n\r\n{"a":"`);
     });
     expect(answer).toMatch(/^HTTP\/1\.1 413 /);
     expect(answer.toLowerCase()).toContain('connection: close');

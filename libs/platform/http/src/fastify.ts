@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { PlatformConfig } from '@ussd/platform-config';
 import { type Logger, runWithRequestContext } from '@ussd/platform-logging';
-import { answerAfterBody } from './body-drain.js';
+import { answerAfterBody, discardLimitsFor } from './body-drain.js';
 
 const REQUEST_ID_HEADER = 'x-request-id';
 /** A caller's request id is kept only if it is short and plain, so it cannot forge log lines. */
@@ -56,8 +56,8 @@ export function createFastifyAdapter(config: PlatformConfig, logger: Logger, isD
     runWithRequestContext({ requestId: request.id }, done);
   });
   // An answer given before the body was read (413 over the limit) waits for the body, read and
-  // dropped within BODY_DISCARD_LIMITS, so the client receives it rather than a reset.
-  fastify.addHook('onSend', answerAfterBody);
+  // dropped (at most HTTP_BODY_LIMIT_BYTES + 16 MiB, for 10 s), so the client receives it rather than a reset.
+  fastify.addHook('onSend', answerAfterBody(discardLimitsFor(config.http.bodyLimitBytes)));
   // While draining, every response asks the client to drop its keep-alive connection,
   // so the server can close as soon as in-flight requests finish.
   fastify.addHook('onSend', (_request, reply, payload, done) => {
