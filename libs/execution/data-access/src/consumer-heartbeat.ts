@@ -86,7 +86,10 @@ export class ConsumerHeartbeat {
       if (state !== 'live') {
         this.use(name);
         const previous = await this.beat();
-        if (state === 'dead' && previous !== null) this.options.logger.info({ consumer: name }, 'took over the consumer name of a process that stopped (its heartbeat was no longer renewed)');
+        if (state !== 'free' && previous !== null) {
+          const why = state === 'gone' ? 'its Redis connection is closed' : 'its heartbeat was not renewed';
+          this.options.logger.info({ consumer: name, why }, 'took over the consumer name of a process that stopped');
+        }
         return name;
       }
       if (fallback === undefined || attempt >= 3) {
@@ -153,8 +156,8 @@ export class ConsumerHeartbeat {
     return previous;
   }
 
-  /** Whether a live process holds `name`: 'free' (no heartbeat), 'dead' (a heartbeat nobody renews), 'live'. */
-  private async holder(name: string): Promise<'free' | 'dead' | 'live'> {
+  /** Whether a live process holds `name`: 'free' (no heartbeat), 'gone' (its connection is closed), 'dead' (nobody renews it), 'live'. */
+  private async holder(name: string): Promise<'free' | 'gone' | 'dead' | 'live'> {
     const key = consumerHeartbeatKey(this.options.streamKey, this.options.group, name);
     const first = await this.redis.get(key);
     if (first === null) return 'free';
@@ -162,7 +165,7 @@ export class ConsumerHeartbeat {
     if (clientId !== undefined && /^\d+$/.test(clientId)) {
       // Its connection gone: the process died (or lost Redis, and then it is not consuming either).
       const listed = (await this.redis.call('CLIENT', 'LIST', 'ID', clientId).catch(() => 'unknown')) as string;
-      if (listed.trim() === '') return 'dead';
+      if (listed.trim() === '') return 'gone';
     }
     const deadline = Date.now() + 3 * this.beatMs;
     while (Date.now() < deadline) {
