@@ -157,7 +157,7 @@ describe('consumer heartbeats and dead consumers (real Redis and PostgreSQL)', (
         heartbeatTtlMs: 1000,
         reapEveryMs: 200,
         ingest: (batch) => ingestor.ingest(batch),
-        logger: { info: (o, m) => messages.push(m), warn: (o, m) => messages.push(m), error: (o, m) => messages.push(m) },
+        logger: { info: (_o, m) => messages.push(m), warn: (_o, m) => messages.push(m), error: (_o, m) => messages.push(m) },
       });
       consumers.push(consumer);
       consumer.start();
