@@ -144,7 +144,7 @@ describe('log-ingester restarts and dead consumers', () => {
       // The stuck replica writes to the locked database; the free one to another database, so
       // where each event landed shows which replica wrote it.
       const stuckName = `stuck-${randomUUID().slice(0, 6)}`;
-      const ttl = { INGEST_HEARTBEAT_TTL_MS: '1000', INGEST_BATCH_SIZE: '100' };
+      const ttl = { INGEST_HEARTBEAT_TTL_MS: '2000', INGEST_BATCH_SIZE: '100' }; // renewed every 250 ms: eight beats of margin on a loaded machine
       const stuck = await start({ INGEST_CONSUMER_NAME: stuckName, ...ttl });
       const first = makeExecutions(20);
       await produce(redis, stream, first.events);
@@ -156,7 +156,7 @@ describe('log-ingester restarts and dead consumers', () => {
       await waitFor('the free replica writes', () => rowCounts(otherClient, second.executionIds), (c) => c.nodes === 60 && c.completed === 20);
 
       // The stuck replica has not touched the stream for more than the TTL: only its heartbeat says it is alive.
-      await waitFor('the stuck consumer idle longer than the TTL', () => consumerIdle(stuckName), (idle) => idle > 2500, 10_000);
+      await waitFor('the stuck consumer idle longer than the TTL', () => consumerIdle(stuckName), (idle) => idle > 4000, 15_000);
       expect((await groupConsumers(redis, stream)).find((c) => c.name === stuckName)?.pending).toBe(100);
       await lock.query('COMMIT');
 

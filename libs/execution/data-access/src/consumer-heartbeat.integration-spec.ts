@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { requireRedis, silentLogger } from '@ussd/platform-testing';
+import { requireRedis } from '@ussd/platform-testing';
 import { ConsumerHeartbeat, ConsumerNameInUseError, consumerHeartbeatKey } from './consumer-heartbeat.js';
 import { EventStreamConsumer } from './event-stream-consumer.js';
 import { EVENT_FIELD } from './event-stream.js';
@@ -44,10 +44,17 @@ describe('consumer heartbeats and dead consumers (real Redis and PostgreSQL)', (
     redis.disconnect();
   });
 
+  const logged: { message: string; object: Record<string, unknown> }[] = [];
+  const logger = {
+    info: (object: object, message: string) => logged.push({ message, object: object as Record<string, unknown> }),
+    warn: (object: object, message: string) => logged.push({ message, object: object as Record<string, unknown> }),
+    error: (object: object, message: string) => logged.push({ message, object: object as Record<string, unknown> }),
+  };
+
   function heartbeat(ttlMs = 5000, beatMs = 100): ConsumerHeartbeat {
     const connection = new Redis(url);
     connections.push(connection);
-    const h = new ConsumerHeartbeat(connection, { streamKey: stream, group: GROUP, ttlMs, beatMs, logger: silentLogger() });
+    const h = new ConsumerHeartbeat(connection, { streamKey: stream, group: GROUP, ttlMs, beatMs, logger });
     heartbeats.push(h);
     return h;
   }
@@ -64,34 +71,36 @@ describe('consumer heartbeats and dead consumers (real Redis and PostgreSQL)', (
   });
 
   it('a name a live process renews is refused without a fallback (one line saying what to do), or replaced by the fallback', async () => {
-    const holder = heartbeat();
+    const holder = heartbeat(5000, 50);
     await holder.acquire('pod-b');
     holder.start();
     const holderToken = (await redis.get(consumerHeartbeatKey(stream, GROUP, 'pod-b')))?.split(' ')[0];
-    const refused = heartbeat().acquire('pod-b');
+    const refused = heartbeat(5000, 250).acquire('pod-b'); // watches 1.5 s; the holder renews every 50 ms
     await expect(refused).rejects.toBeInstanceOf(ConsumerNameInUseError);
     await expect(refused).rejects.toThrow(`consumer name "pod-b" of group ${GROUP} is used by another live process (its heartbeat is being renewed): give each process its own INGEST_CONSUMER_NAME, or stop the other one`);
-    expect(await heartbeat().acquire('pod-b', () => 'pod-b-2')).toBe('pod-b-2');
+    expect(await heartbeat(5000, 250).acquire('pod-b', () => 'pod-b-2')).toBe('pod-b-2');
     expect((await redis.get(consumerHeartbeatKey(stream, GROUP, 'pod-b')))?.split(' ')[0]).toBe(holderToken); // still the holder's
   });
 
-  it('a heartbeat whose connection is closed is taken at once; one whose connection lives but is not renewed, after three beats', async () => {
+  it('a heartbeat whose connection is closed is taken at once; one whose connection lives but is not renewed, after six beats', async () => {
     const gone = new Redis(url);
     const goneId = Number(await gone.client('ID'));
     gone.disconnect();
     await until(async () => String(await redis.call('CLIENT', 'LIST', 'ID', String(goneId))).trim() === '');
     await redis.set(consumerHeartbeatKey(stream, GROUP, 'pod-c'), `dead-token ${goneId} 7`, 'PX', 60_000);
-    let started = Date.now();
+    logged.length = 0;
     expect(await heartbeat(5000, 200).acquire('pod-c')).toBe('pod-c');
-    expect(Date.now() - started).toBeLessThan(500);
+    expect(logged.map((l) => [l.message, l.object['consumer'], l.object['why']])).toEqual([['took over the consumer name of a process that stopped', 'pod-c', 'its Redis connection is closed']]);
 
     const hung = new Redis(url); // still connected, never renews (a process stuck, or a half-open connection)
     connections.push(hung);
     await redis.set(consumerHeartbeatKey(stream, GROUP, 'pod-d'), `hung-token ${Number(await hung.client('ID'))} 3`, 'PX', 60_000);
-    started = Date.now();
-    const taker = heartbeat(5000, 200);
+    logged.length = 0;
+    const started = Date.now();
+    const taker = heartbeat(5000, 100);
     expect(await taker.acquire('pod-d')).toBe('pod-d');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600); // six beats watched
+    expect(logged.map((l) => [l.message, l.object['consumer'], l.object['why']])).toEqual([['took over the consumer name of a process that stopped', 'pod-d', 'its heartbeat was not renewed']]);
     expect((await redis.get(consumerHeartbeatKey(stream, GROUP, 'pod-d')))?.startsWith('hung-token')).toBe(false);
   });
 

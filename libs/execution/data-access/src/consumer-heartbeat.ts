@@ -5,6 +5,9 @@ import type { ConsumerLogger } from './event-stream-consumer.js';
 /** How often a live consumer renews its heartbeat; a name is in use while its heartbeat keeps changing. */
 export const HEARTBEAT_BEAT_MS = 250;
 
+/** Beats without a change after which an existing heartbeat (whose connection is still listed) is taken for dead at start. */
+const WATCH_BEATS = 6;
+
 /**
  * The heartbeat key of one consumer of a group: `<stream>:consumers:<group>:<name>`, under the
  * stream's key (so under REDIS_KEY_PREFIX). It holds `<token> <client id> <beat>` and expires
@@ -42,7 +45,7 @@ export interface ConsumerHeartbeatOptions {
  *
  * - no heartbeat under that name: it is ours;
  * - a heartbeat whose Redis connection is gone (`CLIENT LIST ID`: a process killed with -9 has
- *   its sockets closed by the kernel), or that is not renewed for three beats: its process died,
+ *   its sockets closed by the kernel), or that is not renewed for six beats (1.5 s): its process died,
  *   we take the name over at once (a restart under the same name);
  * - a heartbeat that keeps changing: another live process uses the name. With a name derived
  *   from the host, `fallback()` gives another one; a name set by the operator is refused.
@@ -167,7 +170,8 @@ export class ConsumerHeartbeat {
       const listed = (await this.redis.call('CLIENT', 'LIST', 'ID', clientId).catch(() => 'unknown')) as string;
       if (listed.trim() === '') return 'gone';
     }
-    const deadline = Date.now() + 3 * this.beatMs;
+    // Six beats: a live holder starved of CPU for a moment is still seen renewing.
+    const deadline = Date.now() + WATCH_BEATS * this.beatMs;
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       const now = await this.redis.get(key);
