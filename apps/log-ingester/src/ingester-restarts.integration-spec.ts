@@ -91,7 +91,7 @@ describe('log-ingester restarts and dead consumers', () => {
     expect(await redis.xlen(`${stream}:dead-letters`)).toBe(0);
   }
 
-  it('kill -9 holding pending entries, restart under the same name: they are written within 2 s of its start, each exactly once', async () => {
+  it('kill -9 holding pending entries, restart under the same name: they are written within 2 s of it listening (its boot is Node and Nest), each exactly once', async () => {
     const produced = makeExecutions(50);
     await produce(redis, stream, produced.events);
     const name = `pod-${randomUUID().slice(0, 6)}`;
