@@ -108,3 +108,24 @@ export async function metric(url: string, name: string): Promise<number | undefi
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
 }
+
+/** The consumers of the group, as XINFO CONSUMERS lists them (name and pending entries), sorted by name. */
+export async function groupConsumers(redis: Redis, stream: string, group = 'log-ingester'): Promise<{ name: string; pending: number }[]> {
+  const reply = (await redis.xinfo('CONSUMERS', stream, group)) as unknown[][];
+  return reply
+    .map((fields) => {
+      const info = Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [String(fields[2 * i]), fields[2 * i + 1]]));
+      return { name: String(info['name']), pending: Number(info['pending']) };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Waits until at least `n` backends of database `name` are blocked on a lock (ingesters inside their transactions). */
+export async function waitForLockWaits(client: pg.Client, name: string, n: number): Promise<void> {
+  await waitFor(
+    `${n} ingesters to wait on the table lock`,
+    async () =>
+      (await client.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`, [name])).rows[0]?.n ?? 0,
+    (count) => count >= n,
+  );
+}

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ExecutionEvent } from '@ussd/execution-domain';
+import { consumerHeartbeatKey } from './consumer-heartbeat.js';
 import { compareStreamIds, type DecodedEntry, deadLetterStreamKey, decodeStreamEntry } from './event-stream.js';
 import type { IngestResult } from './execution-log.ingestor.js';
 
@@ -35,6 +36,15 @@ export interface EventStreamConsumerOptions {
   readonly ingest: (events: readonly ExecutionEvent[]) => Promise<IngestResult>;
   readonly logger: ConsumerLogger;
   readonly observer?: ConsumerObserver;
+  /**
+   * Every consumer of the group keeps a heartbeat (ConsumerHeartbeat) that expires after this
+   * long. When set, this consumer takes the pending entries of consumers whose heartbeat is gone
+   * at once, and removes them from the group once they hold none. Unset: no removal (and
+   * entries of dead consumers wait claimIdleMs).
+   */
+  readonly heartbeatTtlMs?: number;
+  /** Between two looks for dead consumers (default 1000). */
+  readonly reapEveryMs?: number;
   /** Longest backoff between retries while PostgreSQL or Redis is down. */
   readonly maxBackoffMs?: number;
 }
@@ -79,6 +89,27 @@ for _, g in ipairs(groups) do
 end
 return redis.call('XTRIM', key, 'MINID', '~', string.format('%.0f-%.0f', safeMs, safeSeq))`;
 
+/**
+ * Takes over a dead consumer (KEYS[2], its heartbeat, is gone): claims up to ARGV[4] of its
+ * pending entries for ARGV[3] and returns them; once it holds none, removes it from the group.
+ * Atomic, so two replicas never claim the same entries twice, and a consumer that holds entries
+ * is never removed (they would leave the PEL unacknowledged). A process that starts writes its
+ * heartbeat before its first read, so a consumer coming back is never taken.
+ */
+const REAP_SCRIPT = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return {0} end
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', tonumber(ARGV[4]), ARGV[2])
+if #pending == 0 then
+  redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+  return {1}
+end
+local ids = {}
+for i, p in ipairs(pending) do ids[i] = p[1] end
+return {2, redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, unpack(ids))}`;
+
+/** Entries claimed per REAP_SCRIPT call (Lua's unpack has a limit). */
+const REAP_BATCH = 1000;
+
 const DATA_ERROR_CLASSES = new Set(['22', '23']);
 
 /** A PostgreSQL error caused by the data of one entry (bad value, constraint): retrying the same batch cannot help. */
@@ -116,6 +147,7 @@ export class EventStreamConsumer {
   private nextTrimAt = 0;
   private nextRefreshAt = 0;
   private groupReady = false;
+  private nextReapAt = 0;
   private failingSince: number | undefined;
   private lastError: string | undefined;
   private readonly deadLetterKey: string;
@@ -168,6 +200,12 @@ export class EventStreamConsumer {
         }
         await settleWrite();
         await this.retryDue();
+        if (this.options.heartbeatTtlMs !== undefined && Date.now() >= this.nextReapAt) {
+          const taken = await this.reap(this.options.heartbeatTtlMs);
+          if (taken.length > 0) await this.handle(taken, true);
+          this.healthy();
+          if (taken.length > 0) continue;
+        }
         if (Date.now() >= this.nextClaimAt) {
           const claimed = await this.claim();
           if (claimed.length > 0) await this.handle(claimed, true);
@@ -181,7 +219,7 @@ export class EventStreamConsumer {
           this.readAhead = [];
           writing = this.handle(entries, false);
           writing.catch(() => undefined); // observed by settleWrite; never an unhandled rejection meanwhile
-          entries = this.retries.size > 0 || Date.now() >= this.nextClaimAt ? [] : await this.readNew(true);
+          entries = this.retries.size > 0 || Date.now() >= this.nextClaimAt || (this.options.heartbeatTtlMs !== undefined && Date.now() >= this.nextReapAt) ? [] : await this.readNew(true);
         }
         if (entries.length > 0) await this.handle(entries, false); // stopping: finish what was read
         await settleWrite();
@@ -222,7 +260,8 @@ export class EventStreamConsumer {
   /** `noWait`: while a batch is being written, only what is already there (no BLOCK: its XACK shares this connection). */
   private async readNew(noWait = false): Promise<DecodedEntry[]> {
     const nextRetry = Math.min(...[...this.retries.values()].map((r) => r.dueAt));
-    const block = Math.max(1, Math.min(this.options.blockMs, this.nextClaimAt - Date.now(), Number.isFinite(nextRetry) ? nextRetry - Date.now() : Infinity));
+    const nextReap = this.options.heartbeatTtlMs === undefined ? Infinity : this.nextReapAt - Date.now();
+    const block = Math.max(1, Math.min(this.options.blockMs, this.nextClaimAt - Date.now(), nextReap, Number.isFinite(nextRetry) ? nextRetry - Date.now() : Infinity));
     const wait = noWait ? [] : ['BLOCK', Math.round(block)];
     const reply = (await this.redis.xreadgroup(
       'GROUP',
@@ -254,6 +293,48 @@ export class EventStreamConsumer {
     const items = reply[1].filter(([id]) => !this.retries.has(id));
     if (items.length > 0) this.options.logger.info({ count: items.length, first: items[0]?.[0] }, 'claimed entries another consumer left pending');
     return this.decode(items);
+  }
+
+  /**
+   * Consumers of the group other than this one that have been idle at least `ttlMs` and have
+   * no heartbeat: their pending entries are claimed here (returned, to be written) and, once
+   * they hold none, they are removed from the group (XGROUP DELCONSUMER).
+   */
+  private async reap(ttlMs: number): Promise<DecodedEntry[]> {
+    this.nextReapAt = Date.now() + (this.options.reapEveryMs ?? 1000);
+    const consumers = ((await this.redis.xinfo('CONSUMERS', this.options.streamKey, this.options.group)) as unknown[][]).map(
+      (fields) => Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [String(fields[2 * i]), fields[2 * i + 1]])) as { name: string; pending: number; idle: number },
+    );
+    const candidates = consumers.filter((c) => c.name !== this.options.consumer && Number(c.idle) >= ttlMs);
+    if (candidates.length === 0) return [];
+    const keys = candidates.map((c) => consumerHeartbeatKey(this.options.streamKey, this.options.group, c.name));
+    const alive = (await this.redis.exists(...keys)) as number;
+    if (alive === candidates.length) return [];
+    const taken: [string, string[] | null][] = [];
+    for (const [i, candidate] of candidates.entries()) {
+      if (taken.length >= this.options.batchSize) {
+        this.nextReapAt = 0; // more next turn, after this batch is written
+        break;
+      }
+      const reply = (await this.redis.eval(
+        REAP_SCRIPT,
+        2,
+        this.options.streamKey,
+        keys[i] as string,
+        this.options.group,
+        candidate.name,
+        this.options.consumer,
+        String(Math.min(REAP_BATCH, this.options.batchSize - taken.length)),
+      )) as [0] | [1] | [2, [string, string[] | null][]];
+      if (reply[0] === 1) this.options.logger.info({ consumer: candidate.name }, 'removed a dead consumer from the group (no heartbeat, nothing pending)');
+      if (reply[0] === 2) {
+        const items = reply[1].filter(([id]) => !this.retries.has(id));
+        this.options.logger.info({ consumer: candidate.name, count: items.length, first: items[0]?.[0] }, 'took the pending entries of a dead consumer (no heartbeat)');
+        taken.push(...items);
+        this.nextReapAt = 0; // it may hold more; it is removed once it holds none
+      }
+    }
+    return this.decode(taken);
   }
 
   private async decode(items: [string, string[] | null][]): Promise<DecodedEntry[]> {

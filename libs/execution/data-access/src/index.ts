@@ -17,4 +17,5 @@ export * from './execution-event.factory.js';
 export * from './event-stream.js';
 export * from './redis-stream-event-sink.js';
 export * from './event-stream-consumer.js';
+export * from './consumer-heartbeat.js';
 export * from './dead-letters.js';

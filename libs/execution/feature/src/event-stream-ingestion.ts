@@ -1,10 +1,11 @@
 import { type BeforeApplicationShutdown, type DynamicModule, Inject, Injectable, Module, type OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
-import { type ConsumerObserver, EventStreamConsumer, ExecutionLogIngestor } from '@ussd/execution-data-access';
-import { InjectConfig, type PlatformConfig } from '@ussd/platform-config';
+import { ConsumerHeartbeat, ConsumerNameInUseError, type ConsumerObserver, EventStreamConsumer, ExecutionLogIngestor } from '@ussd/execution-data-access';
+import { InjectConfig, type PlatformConfig, StartupError } from '@ussd/platform-config';
 import { InjectLogger, type Logger } from '@ussd/platform-logging';
 import { connectRedis } from '@ussd/platform-redis';
 
@@ -23,6 +24,9 @@ const INGEST_ENABLED = Symbol('INGEST_ENABLED');
 export class EventStreamIngestion implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer: EventStreamConsumer | undefined;
   private connection: Redis | undefined;
+  private heartbeatConnection: Redis | undefined;
+  private heartbeat: ConsumerHeartbeat | undefined;
+  private name: string | undefined;
 
   constructor(
     @InjectConfig() private readonly config: PlatformConfig,
@@ -32,9 +36,13 @@ export class EventStreamIngestion implements OnApplicationBootstrap, BeforeAppli
     @Optional() @Inject(INGEST_OBSERVER) private readonly observer?: ConsumerObserver,
   ) {}
 
-  /** This replica's consumer name (INGEST_CONSUMER_NAME, or host name and process id). */
+  /**
+   * This replica's consumer name: INGEST_CONSUMER_NAME, or the host name (the pod name in
+   * Kubernetes), so a restarted process takes back its own pending entries at once. When
+   * another live process already consumes under the host name, the host name and a random suffix.
+   */
   get consumerName(): string {
-    return this.config.ingest.consumerName ?? `${hostname()}-${process.pid}`;
+    return this.name ?? this.config.ingest.consumerName ?? hostname();
   }
 
   /** Undefined when this process does not consume (no REDIS_URL, or not enabled). */
@@ -50,7 +58,14 @@ export class EventStreamIngestion implements OnApplicationBootstrap, BeforeAppli
     const url = this.config.redis.url;
     if (url === undefined || !this.enabled(this.config)) return;
     this.connection = await connectRedis(url, { connectionName: `${this.config.appName}-ingest`, logger: this.logger });
-    await this.connection.connect().catch((error: Error) => this.logger.warn({ err: error }, 'redis not reachable at start-up; the event consumer will keep retrying'));
+    const reachable = await this.connection.connect().then(
+      () => true,
+      (error: Error) => {
+        this.logger.warn({ err: error }, 'redis not reachable at start-up; the event consumer will keep retrying');
+        return false;
+      },
+    );
+    await this.startHeartbeat(url, reachable);
     const ingestor = new ExecutionLogIngestor(this.dataSource);
     this.consumer = new EventStreamConsumer(this.connection, {
       streamKey: this.config.events.streamKey,
@@ -61,6 +76,7 @@ export class EventStreamIngestion implements OnApplicationBootstrap, BeforeAppli
       claimIdleMs: this.config.ingest.claimIdleMs,
       maxDeliveries: this.config.ingest.maxDeliveries,
       maxLength: this.config.events.streamMaxLength,
+      heartbeatTtlMs: this.config.ingest.heartbeatTtlMs,
       ingest: (events) => ingestor.ingest(events),
       logger: this.logger.child({ component: 'event-consumer' }),
       ...(this.observer ? { observer: this.observer } : {}),
@@ -72,8 +88,43 @@ export class EventStreamIngestion implements OnApplicationBootstrap, BeforeAppli
     );
   }
 
+  /**
+   * The heartbeat comes first: it decides the name (docs/log-ingester.md) and is written before
+   * the first read, so no replica takes this consumer for dead. Redis unreachable at start: the
+   * name is the configured or host name, unchecked, and the heartbeat is written once Redis is back.
+   */
+  private async startHeartbeat(url: string, reachable: boolean): Promise<void> {
+    this.heartbeatConnection = await connectRedis(url, { connectionName: `${this.config.appName}-ingest-heartbeat`, logger: this.logger });
+    this.heartbeat = new ConsumerHeartbeat(this.heartbeatConnection, {
+      streamKey: this.config.events.streamKey,
+      group: this.config.ingest.consumerGroup,
+      ttlMs: this.config.ingest.heartbeatTtlMs,
+      logger: this.logger.child({ component: 'event-consumer' }),
+    });
+    const explicit = this.config.ingest.consumerName;
+    const preferred = explicit ?? hostname();
+    try {
+      if (!reachable) throw new Error('redis is not reachable');
+      await this.heartbeatConnection.connect();
+      this.name = await this.heartbeat.acquire(preferred, explicit === undefined ? () => `${preferred}-${randomUUID().slice(0, 8)}` : undefined);
+    } catch (error) {
+      if (error instanceof ConsumerNameInUseError) {
+        this.heartbeatConnection.disconnect();
+        this.connection?.disconnect();
+        throw new StartupError(error.message);
+      }
+      this.logger.warn({ err: error, consumer: preferred }, 'the consumer name could not be checked at start-up (Redis unreachable); consuming under it unchecked, the heartbeat is written once Redis is back');
+      this.name = preferred;
+      this.heartbeat.assume(preferred);
+      if (this.heartbeatConnection.status === 'wait') this.heartbeatConnection.connect().catch(() => undefined);
+    }
+    this.heartbeat.start();
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
     await this.consumer?.stop();
+    await this.heartbeat?.stop();
+    await this.heartbeatConnection?.quit().catch(() => this.heartbeatConnection?.disconnect());
     await this.connection?.quit().catch(() => this.connection?.disconnect());
   }
 }

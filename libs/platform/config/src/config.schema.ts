@@ -111,10 +111,11 @@ function variables(defaults: AppDefaults): Variable[] {
     variable('EVENT_PRODUCER_BUFFER_MAX', '10000', 'With REDIS_URL: events the api holds in memory that Redis has not accepted yet (rides out a blip); new executions get 503 while Redis is unreachable, and when the buffer is full running ones fail (events.unavailable).', integer('EVENT_PRODUCER_BUFFER_MAX', 100, 1_000_000)),
     variable('EVENT_INGEST_IN_API', undefined, 'With REDIS_URL: the api also consumes the event stream (one more consumer in the group), so logs land without a separate log-ingester. Unset: true unless NODE_ENV=production.', boolean('EVENT_INGEST_IN_API')),
     variable('INGEST_CONSUMER_GROUP', 'log-ingester', 'Consumer group the log-ingester replicas share.', matches('INGEST_CONSUMER_GROUP', /^[A-Za-z0-9:._-]{1,100}$/, 'a group name of letters, digits and : . _ -')),
-    variable('INGEST_CONSUMER_NAME', undefined, 'This replica\'s consumer name. Unset: host name and process id.', matches('INGEST_CONSUMER_NAME', /^[A-Za-z0-9:._-]{1,200}$/, 'a consumer name of letters, digits and : . _ -')),
+    variable('INGEST_CONSUMER_NAME', undefined, 'This replica\'s consumer name in the group; a restart under the same name takes back its pending entries at once. Unset: the host name (the pod name in Kubernetes), or the host name and a random suffix when another live process already uses it; a name set here that a live process uses is refused at start.', matches('INGEST_CONSUMER_NAME', /^[A-Za-z0-9:._-]{1,200}$/, 'a consumer name of letters, digits and : . _ -')),
     variable('INGEST_BATCH_SIZE', '2000', 'Stream entries read and written per transaction by the log-ingester (the next batch is read while one is written).', integer('INGEST_BATCH_SIZE', 1, 10_000)),
     variable('INGEST_BLOCK_MS', '1000', 'Longest the log-ingester waits for new entries per read.', integer('INGEST_BLOCK_MS', 1, 60_000)),
-    variable('INGEST_CLAIM_IDLE_MS', '30000', 'Entries pending this long at a consumer (it died) are claimed by another replica.', integer('INGEST_CLAIM_IDLE_MS', 1000, 3_600_000)),
+    variable('INGEST_CLAIM_IDLE_MS', '30000', 'Entries pending this long at a consumer are claimed by another replica (one alive but stuck; a dead consumer\'s entries are taken sooner, once its heartbeat expires: INGEST_HEARTBEAT_TTL_MS).', integer('INGEST_CLAIM_IDLE_MS', 1000, 3_600_000)),
+    variable('INGEST_HEARTBEAT_TTL_MS', '3000', 'Each consumer renews a heartbeat in Redis every 250 ms; one not renewed this long is dead: another replica takes its pending entries at once and removes it from the group.', integer('INGEST_HEARTBEAT_TTL_MS', 1000, 600_000)),
     variable('INGEST_MAX_DELIVERIES', '5', 'An entry that fails this many times goes to the dead-letter stream.', integer('INGEST_MAX_DELIVERIES', 1, 1000)),
     variable('SHUTDOWN_GRACE_MS', '10000', 'On SIGTERM, in-flight work gets this long to finish before the process gives up and exits 1.', integer('SHUTDOWN_GRACE_MS', 0, 600_000)),
     variable('SHUTDOWN_DRAIN_DELAY_MS', '0', 'On SIGTERM, readiness reports 503 this long before the server stops accepting, so load balancers stop routing first.', integer('SHUTDOWN_DRAIN_DELAY_MS', 0, 600_000)),
@@ -191,8 +192,10 @@ export interface PlatformConfig {
   };
   readonly ingest: {
     readonly consumerGroup: string;
-    /** Undefined: host name and process id. */
+    /** Undefined: the host name (or, when a live process uses it, the host name and a random suffix). */
     readonly consumerName: string | undefined;
+    /** A consumer whose heartbeat is this old is dead (its entries are claimed, it is removed from the group). */
+    readonly heartbeatTtlMs: number;
     readonly batchSize: number;
     readonly blockMs: number;
     readonly claimIdleMs: number;
@@ -334,6 +337,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, d
       batchSize: v['INGEST_BATCH_SIZE'],
       blockMs: v['INGEST_BLOCK_MS'],
       claimIdleMs: v['INGEST_CLAIM_IDLE_MS'],
+      heartbeatTtlMs: v['INGEST_HEARTBEAT_TTL_MS'],
       maxDeliveries: v['INGEST_MAX_DELIVERIES'],
     },
     shutdown: { graceMs: v['SHUTDOWN_GRACE_MS'], drainDelayMs: v['SHUTDOWN_DRAIN_DELAY_MS'] },

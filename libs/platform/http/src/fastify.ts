@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { PlatformConfig } from '@ussd/platform-config';
 import { type Logger, runWithRequestContext } from '@ussd/platform-logging';
+import { answerAfterBody, discardLimitsFor } from './body-drain.js';
 
 const REQUEST_ID_HEADER = 'x-request-id';
 /** A caller's request id is kept only if it is short and plain, so it cannot forge log lines. */
@@ -20,7 +21,8 @@ export function loggableUrl(url: string): string {
  * The Fastify adapter every app uses: body limit from config, a request id per request
  * (the caller's X-Request-Id when it is safe, otherwise a new UUID), echoed in the
  * response and stamped on every log line of the request, and one log line per response.
- * `isDraining` turns keep-alive off during a graceful shutdown.
+ * An answer given before the request body was read (a 413) goes out once the body has been
+ * read and dropped (body-drain.ts). `isDraining` turns keep-alive off during a graceful shutdown.
  */
 export function createFastifyAdapter(config: PlatformConfig, logger: Logger, isDraining: () => boolean = () => false): FastifyAdapter {
   const adapter = new FastifyAdapter({
@@ -53,6 +55,9 @@ export function createFastifyAdapter(config: PlatformConfig, logger: Logger, isD
     void reply.header(REQUEST_ID_HEADER, request.id);
     runWithRequestContext({ requestId: request.id }, done);
   });
+  // An answer given before the body was read (413 over the limit) waits for the body, read and
+  // dropped (at most HTTP_BODY_LIMIT_BYTES + 16 MiB, for 10 s), so the client receives it rather than a reset.
+  fastify.addHook('onSend', answerAfterBody(discardLimitsFor(config.http.bodyLimitBytes)));
   // While draining, every response asks the client to drop its keep-alive connection,
   // so the server can close as soon as in-flight requests finish.
   fastify.addHook('onSend', (_request, reply, payload, done) => {

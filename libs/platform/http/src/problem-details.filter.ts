@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@ussd/platform-logging';
+import { frameworkErrorRenderer } from './body-drain.js';
 import { type Dependency, unreachableDependency } from './dependency-errors.js';
 
 /**
@@ -70,6 +71,12 @@ const FASTIFY_ERRORS: Readonly<Record<string, { status: number; title: string }>
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, title: 'Malformed JSON body' },
 };
 
+/** An error Fastify raised before the handler (FST_ERR_*), as it is or as Nest wraps it in an HttpException. */
+function isFrameworkError(exception: unknown): boolean {
+  const isFastify = (error: unknown): boolean => typeof (error as { code?: unknown } | null)?.code === 'string' && String((error as { code: string }).code).startsWith('FST_');
+  return isFastify(exception) || (exception instanceof HttpException && isFastify(exception.cause));
+}
+
 function titleFor(status: number): string {
   const name = HttpStatus[status];
   if (typeof name !== 'string') return 'Error';
@@ -102,6 +109,13 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const problem = this.toProblem(exception, request);
+    // A route with its own format (a USSD gateway's) answers Fastify's errors in it.
+    const render = isFrameworkError(exception) ? frameworkErrorRenderer(request) : undefined;
+    const rendered = render?.(problem.status, request);
+    if (rendered !== undefined) {
+      void reply.status(problem.status).header('content-type', rendered.contentType).header('cache-control', 'no-store').send(rendered.body);
+      return;
+    }
     const body: ProblemDetails = { ...problem, instance: request.url.split('?')[0], requestId: String(request.id) };
     if (typeof problem['retryAfterSeconds'] === 'number') void reply.header('retry-after', String(problem['retryAfterSeconds']));
     void reply.status(body.status).header('content-type', 'application/problem+json; charset=utf-8').send(body);

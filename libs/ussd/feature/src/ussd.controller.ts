@@ -2,7 +2,7 @@ import { type ArgumentsHost, Body, Catch, Controller, type ExceptionFilter, Head
 import { ApiConsumes, ApiHeader, ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InjectConfig, type PlatformConfig, type UssdGatewayName } from '@ussd/platform-config';
-import { ProblemDetailsFilter, ProblemException, RateLimits, ValidationProblem } from '@ussd/platform-http';
+import { ProblemDetailsFilter, ProblemException, RateLimits, RenderFrameworkErrors, type RenderedError, ValidationProblem } from '@ussd/platform-http';
 import { InjectLogger, type Logger } from '@ussd/platform-logging';
 import { gatewayAdapter, normalizeMsisdn, USSD_GATEWAY_ADAPTERS, type RenderedReply, type UssdGatewayAdapter } from '@ussd/ussd-domain';
 import { GatewayAuth } from './gateway-auth.js';
@@ -35,6 +35,16 @@ export class GatewayRequestFilter implements ExceptionFilter {
 }
 
 /**
+ * What Fastify refuses before the handler runs (a body over HTTP_BODY_LIMIT_BYTES: 413; a body
+ * it cannot parse: 400) is answered with an END in the gateway's format too, with that status.
+ * An unknown gateway name keeps its problem document.
+ */
+function gatewayFrameworkError(_status: number, request: FastifyRequest): RenderedError | undefined {
+  const adapter = gatewayAdapter(String((request.params as { gateway?: unknown } | undefined)?.gateway ?? ''));
+  return adapter?.render({ kind: 'end', text: USSD_MESSAGES.malformed }, null);
+}
+
+/**
  * The gateways' callback URL: `POST /ussd/{gateway}` (`africastalking`, `hubtel`), or
  * `POST /ussd/{gateway}/{token}` for a gateway that can only put a secret in the URL. Each call is
  * authenticated by its gateway's rules first (GatewayAuth; refused: 401/403 with an END). Hops and
@@ -57,6 +67,7 @@ export class UssdController {
 
   @Post(':gateway')
   @HttpCode(200)
+  @RenderFrameworkErrors(gatewayFrameworkError)
   @ApiOperation({ summary: "A gateway's hop or end-of-session notice, answered in the gateway's format" })
   @ApiParam({ name: 'gateway', enum: USSD_GATEWAY_ADAPTERS.map((adapter) => adapter.name) })
   @ApiHeader({ name: 'X-Gateway-Token', required: false, description: 'The shared secret, where USSD_GATEWAY_<NAME>_TOKEN is set' })
@@ -69,6 +80,7 @@ export class UssdController {
   @ApiResponse({ status: 401, description: "A missing or wrong token or signature: an END in the gateway's format (docs/security.md)" })
   @ApiResponse({ status: 403, description: "A source address outside the allowlist, or a gateway with no credential configured in production: an END in the gateway's format" })
   @ApiResponse({ status: 404, description: 'No such gateway' })
+  @ApiResponse({ status: 413, description: "A body over HTTP_BODY_LIMIT_BYTES: an END in the gateway's format, sent once the body has been read (docs/ussd.md)" })
   @ApiResponse({ status: 429, description: "Too many hops from one phone number: an END in the gateway's format, with Retry-After" })
   async receive(
     @Param('gateway') name: string,
@@ -82,6 +94,7 @@ export class UssdController {
 
   @Post(':gateway/:token')
   @HttpCode(200)
+  @RenderFrameworkErrors(gatewayFrameworkError)
   @ApiOperation({ summary: 'The same, for a gateway that cannot send headers: the shared secret is the last path segment (never logged)' })
   @ApiParam({ name: 'gateway', enum: USSD_GATEWAY_ADAPTERS.map((adapter) => adapter.name) })
   @ApiParam({ name: 'token', description: 'One of USSD_GATEWAY_<NAME>_TOKEN' })
@@ -89,6 +102,7 @@ export class UssdController {
   @ApiProduces('text/plain', 'application/json')
   @ApiResponse({ status: 200, description: "The reply (Africa's Talking: `CON …` / `END …`)" })
   @ApiResponse({ status: 401, description: "A wrong path token: an END in the gateway's format" })
+  @ApiResponse({ status: 413, description: "A body over HTTP_BODY_LIMIT_BYTES: an END in the gateway's format" })
   async receiveWithPathToken(
     @Param('gateway') name: string,
     @Param('token') token: string,
